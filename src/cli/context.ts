@@ -1,0 +1,14 @@
+import type { Command } from 'commander';
+import type { CliIO } from './io';
+import type { ExitCode } from '../util/errors';
+
+/** Handed to every command module; a command's action resolves to its exit code. */
+export interface CliContext {
+  io: CliIO;
+  /** Set by the action; read by runCli once parsing and the action are done. */
+  setExitCode(code: ExitCode | number): void;
+  /** Aborted on SIGINT/SIGTERM: long-running commands stop cleanly and exit 130. */
+  signal: AbortSignal;
+}
+
+export type RegisterCommand = (program: Command, ctx: CliContext) => void;

@@ -1,0 +1,84 @@
+import { Command, CommanderError } from 'commander';
+import { CliIO, processIO, log } from './io';
+import type { CliContext, RegisterCommand } from './context';
+import { ExitCode, OpenctlError } from '../util/errors';
+import { commands } from './commands';
+
+const VERSION: string = (require('../../../package.json') as { version: string }).version;
+
+/** The exit code for anything that is not an OpenctlError: a bug in openctl. Documented in the README. */
+export const EXIT_INTERNAL = 70;
+
+/**
+ * Run the CLI in-process and resolve to the exit code. Never throws and never prints a stack trace unless
+ * `--debug` is given (or OPENCTL_DEBUG=1): every failure is one line `openctl: ...` on stderr.
+ */
+export async function runCli(argv: string[], io: CliIO = processIO(), signal?: AbortSignal): Promise<number> {
+  let exitCode: number = ExitCode.Ok;
+  const controller = new AbortController();
+  signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+  const ctx: CliContext = {
+    io,
+    setExitCode: (code) => {
+      exitCode = code;
+    },
+    signal: controller.signal,
+  };
+  const debug = argv.includes('--debug') || io.env.OPENCTL_DEBUG === '1';
+
+  const program = new Command('openctl')
+    .description('Build, inspect, sign and verify Cisco CUCM trust lists (CTL/ITL) and signed phone configs.')
+    .version(VERSION, '-V, --version')
+    .option('--debug', 'print PKCS#11 call traces and stack traces to stderr (never a PIN)')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(s.startsWith('error:') ? `openctl: ${s}` : s),
+    })
+    .exitOverride();
+  for (const register of commands as RegisterCommand[]) register(program, ctx);
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end through here with exit code 0.
+      return err.exitCode === 0 ? ExitCode.Ok : ExitCode.BadInput;
+    }
+    if (err instanceof OpenctlError) {
+      log(io, `openctl: ${err.message}`);
+      if (debug && err.stack) log(io, err.stack);
+      return err.exitCode;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    log(io, `openctl: internal error: ${message}${debug ? '' : ' (run with --debug for details)'}`);
+    if (debug && err instanceof Error && err.stack) log(io, err.stack);
+    return EXIT_INTERNAL;
+  }
+  return exitCode;
+}
+
+/** The `bin/openctl.js` entry: wires signals, runs, exits. */
+export function runFromProcess(): void {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (name: NodeJS.Signals) => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(ExitCode.Interrupted); // a second Ctrl-C does not wait
+    controller.abort(new Error(name));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(ExitCode.Ok); // `openctl show X | head` is not an error
+  });
+  runCli(process.argv.slice(2), processIO(), controller.signal).then(
+    (code) => {
+      process.exitCode = controller.signal.aborted ? ExitCode.Interrupted : code;
+    },
+    () => {
+      process.exitCode = EXIT_INTERNAL;
+    },
+  );
+}

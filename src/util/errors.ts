@@ -1,0 +1,60 @@
+/**
+ * One exit-code table for every command (documented in the README):
+ * 0 success / valid / accepted; 1 invalid signature, phones would reject, or some files of a batch failed;
+ * 2 malformed input or bad usage; 3 token or PKCS#11 problem; 130 interrupted.
+ */
+export const ExitCode = {
+  Ok: 0,
+  Rejected: 1,
+  BadInput: 2,
+  Token: 3,
+  Interrupted: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * An error meant for a person: one line, already naming the file and the problem. The CLI prints
+ * `openctl: <message>` and exits with `exitCode`; anything that is not an OpenctlError is a bug.
+ */
+export class OpenctlError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode = ExitCode.BadInput,
+  ) {
+    super(message);
+    this.name = 'OpenctlError';
+  }
+}
+
+/** Malformed input: a file whose structure breaks at `offset`. */
+export class FormatError extends OpenctlError {
+  constructor(
+    readonly problem: string,
+    readonly offset: number,
+    readonly file?: string,
+  ) {
+    super(`${file ?? '<input>'}: at byte ${offset}: ${problem}`, ExitCode.BadInput);
+    this.name = 'FormatError';
+  }
+
+  /** The same error, naming the file it came from. */
+  withFile(file: string): FormatError {
+    return new FormatError(this.problem, this.offset, file);
+  }
+}
+
+/** A token or PKCS#11 problem: module, token, PIN, removal. */
+export class TokenError extends OpenctlError {
+  constructor(message: string) {
+    super(message, ExitCode.Token);
+    this.name = 'TokenError';
+  }
+}
+
+/** Ctrl-C or SIGTERM reached a long-running command. */
+export class InterruptedError extends OpenctlError {
+  constructor(message = 'interrupted') {
+    super(message, ExitCode.Interrupted);
+    this.name = 'InterruptedError';
+  }
+}
