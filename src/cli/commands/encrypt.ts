@@ -1,0 +1,96 @@
+import * as path from 'node:path';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import type { Command } from 'commander';
+import type { CliContext } from '../context';
+import { parseDigest, parseDnStyle, parseTimestamp } from '../options';
+import { addSignerOptions, resolveSigner, type SignerOptions } from '../signer-options';
+import { readInput, readParsed } from '../inputs';
+import { out, printJson } from '../io';
+import { OpenctlError } from '../../util/errors';
+import { writeFileAtomic } from '../../util/atomic-write';
+import { buildEncryptedConfig, buildEncryptedStub, buildSignedFile, decryptConfig } from '../../formats';
+import { readCertificates } from '../../crypto/certificate';
+import { defaultUnsignedName } from './sign';
+
+interface EncryptOptions extends SignerOptions {
+  deviceCert: string;
+  digest?: string;
+  timestamp?: string;
+  outDir?: string;
+  dnStyle?: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const encrypt = program
+    .command('encrypt')
+    .description('encrypt a config to a phone\'s certificate: FILE -> FILE.enc.sgn and its signed stub FILE.sgn')
+    .argument('<file>', 'the phone config (SEP<MAC>.cnf.xml)')
+    .requiredOption('--device-cert <cert>', 'the phone\'s certificate (LSC or MIC)');
+  addSignerOptions(encrypt)
+    .option('--digest <alg>', 'sha1 (default), sha256 or sha512')
+    .option('--timestamp <unix>', 'header timestamp (default: now)')
+    .option('--out-dir <dir>', 'write beside FILE unless given')
+    .option('--dn-style <style>', 'comma (default) or cucm')
+    .option('--force', 'overwrite existing outputs')
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, opts: EncryptOptions) => {
+      const hash = parseDigest(opts.digest);
+      const timestamp = parseTimestamp(opts.timestamp);
+      const dnStyle = parseDnStyle(opts.dnStyle);
+      const plaintext = await readInput(file);
+      const [deviceCertificate] = readCertificates(await readInput(opts.deviceCert, 'certificate'));
+      if (!deviceCertificate) throw new OpenctlError(`${opts.deviceCert}: no certificate found`);
+      const dir = opts.outDir ?? path.dirname(file);
+      const encName = `${path.basename(file)}.enc.sgn`;
+      const stubName = `${path.basename(file)}.sgn`;
+      const signer = await resolveSigner(opts, ctx, program.opts<{ debug?: boolean }>().debug ?? false);
+      try {
+        const encrypted = await buildEncryptedConfig({ plaintext, filename: encName, signer, deviceCertificate, hash, timestamp, dnStyle });
+        const stub = await buildSignedFile({
+          body: Buffer.from(buildEncryptedStub(plaintext.toString('utf8'), deviceCertificate), 'utf8'),
+          filename: stubName,
+          signer,
+          hash,
+          timestamp,
+          dnStyle,
+        });
+        // The encrypted config first: a phone that finds the stub fetches it.
+        await writeFileAtomic(path.join(dir, encName), encrypted, { overwrite: Boolean(opts.force) });
+        await writeFileAtomic(path.join(dir, stubName), stub, { overwrite: Boolean(opts.force) });
+      } finally {
+        await signer.close?.();
+      }
+      const outputs = { encrypted: path.join(dir, encName), stub: path.join(dir, stubName) };
+      if (opts.json) printJson(ctx.io, { file, ...outputs });
+      else out(ctx.io, `wrote ${outputs.encrypted}\nwrote ${outputs.stub}`);
+    });
+
+  program
+    .command('decrypt')
+    .description('decrypt an encrypted config with the phone\'s private key: FILE.enc.sgn -> FILE')
+    .argument('<file>', 'a .enc.sgn file')
+    .requiredOption('--device-key <key>', 'the phone\'s private key (PEM)')
+    .option('--out <file>', 'where to write (default: the name without .enc.sgn)')
+    .option('--force', 'overwrite an existing output')
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, opts: { deviceKey: string; out?: string; force?: boolean; json?: boolean }) => {
+      const parsed = await readParsed(file);
+      if (parsed.kind !== 'encrypted') throw new OpenctlError(`${file}: is a ${parsed.kind} file, not an encrypted config`);
+      const key = readPrivateKey(await readInput(opts.deviceKey, 'key'), opts.deviceKey);
+      const plaintext = decryptConfig(parsed, key);
+      const output = opts.out ?? defaultUnsignedName(file, '.enc.sgn');
+      await writeFileAtomic(output, plaintext, { overwrite: Boolean(opts.force) });
+      if (opts.json) printJson(ctx.io, { file, output, length: plaintext.length, digestChecked: true });
+      else out(ctx.io, `wrote ${output} (${plaintext.length} bytes, plaintext digest checked)`);
+    });
+}
+
+function readPrivateKey(bytes: Buffer, file: string): KeyObject {
+  try {
+    return createPrivateKey(bytes);
+  } catch {
+    throw new OpenctlError(`${file}: no readable private key (PEM, unencrypted)`);
+  }
+}

@@ -1,0 +1,81 @@
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import type { CliContext } from '../context';
+import { parseDigest, parseDnStyle, parseTimestamp } from '../options';
+import { addSignerOptions, resolveSigner, type SignerOptions } from '../signer-options';
+import { readInput, readParsed } from '../inputs';
+import { out, printJson } from '../io';
+import { OpenctlError } from '../../util/errors';
+import { writeFileAtomic } from '../../util/atomic-write';
+import { buildSignedFile, parseFile } from '../../formats';
+import { verifySignature } from '../../crypto/verify';
+import { digest } from '../../crypto/hash';
+
+interface SignOptions extends SignerOptions {
+  digest?: string;
+  timestamp?: string;
+  outDir?: string;
+  dnStyle?: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const sign = program
+    .command('sign')
+    .description('sign TFTP files (configs, ring lists, soft keys...): FILE -> FILE.sgn')
+    .argument('<files...>', 'files to sign');
+  addSignerOptions(sign)
+    .option('--digest <alg>', 'sha1 (default) or sha512 (the cluster\'s TFTP File Signature Algorithm), or sha256')
+    .option('--timestamp <unix>', 'header timestamp (default: now)')
+    .option('--out-dir <dir>', 'write the .sgn files here instead of beside their sources')
+    .option('--dn-style <style>', 'comma (default) or cucm')
+    .option('--force', 'overwrite existing outputs')
+    .option('--json', 'print the results as JSON (schema: docs/json.md#sign)')
+    .action(async (files: string[], opts: SignOptions) => {
+      const hash = parseDigest(opts.digest);
+      const timestamp = parseTimestamp(opts.timestamp);
+      const dnStyle = parseDnStyle(opts.dnStyle);
+      const signer = await resolveSigner(opts, ctx, program.opts<{ debug?: boolean }>().debug ?? false);
+      const results: Array<{ source: string; output: string; sha1: string }> = [];
+      try {
+        for (const source of files) {
+          const body = await readInput(source);
+          const output = path.join(opts.outDir ?? path.dirname(source), `${path.basename(source)}.sgn`);
+          const bytes = await buildSignedFile({ body, filename: path.basename(output), signer, hash, timestamp, dnStyle });
+          if (!verifySignature(parseFile(bytes, { file: output }), signer.certificate)) {
+            throw new OpenctlError(`${output}: the signature just made does not verify; nothing written`);
+          }
+          await writeFileAtomic(output, bytes, { overwrite: Boolean(opts.force) });
+          results.push({ source, output, sha1: digest('sha1', bytes).toString('hex') });
+          if (!opts.json) out(ctx.io, `wrote ${output}`);
+        }
+      } finally {
+        await signer.close?.();
+      }
+      if (opts.json) printJson(ctx.io, { signer: signer.description, digest: hash, files: results });
+    });
+
+  program
+    .command('unsign')
+    .description('extract the original file from a signed file: FILE.sgn -> FILE')
+    .argument('<file>', 'a .sgn file')
+    .option('--out <file>', 'where to write (default: the name without .sgn, beside it)')
+    .option('--force', 'overwrite an existing output')
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, opts: { out?: string; force?: boolean; json?: boolean }) => {
+      const parsed = await readParsed(file);
+      if (parsed.kind !== 'signed') {
+        throw new OpenctlError(`${file}: is a ${parsed.kind} file; unsign takes a signed file (.sgn)${parsed.kind === 'encrypted' ? ': use openctl decrypt' : ''}`);
+      }
+      const output = opts.out ?? defaultUnsignedName(file, '.sgn');
+      await writeFileAtomic(output, parsed.body, { overwrite: Boolean(opts.force) });
+      if (opts.json) printJson(ctx.io, { file, output, length: parsed.body.length, signer: parsed.header.signer.subject });
+      else out(ctx.io, `wrote ${output} (${parsed.body.length} bytes; signed by ${parsed.header.signer.subject}, not verified: use openctl verify)`);
+    });
+}
+
+export function defaultUnsignedName(file: string, suffix: string): string {
+  if (!file.endsWith(suffix)) throw new OpenctlError(`${file}: the name does not end in ${suffix}: give --out`);
+  return file.slice(0, -suffix.length);
+}

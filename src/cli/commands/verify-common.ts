@@ -1,0 +1,37 @@
+import type { ParsedFile, TrustList } from '../../formats/model';
+import { TFTP_CAPABLE_ROLES } from '../../formats/model';
+import { verifyAgainstTrustLists, verifySignature, verifyTrustListSelf, type Verdict } from '../../crypto/verify';
+import { readCertificates } from '../../crypto/certificate';
+import { readInput, readTrustList } from '../inputs';
+import { OpenctlError } from '../../util/errors';
+
+export interface VerifySources {
+  cert?: string;
+  trust?: string[];
+}
+
+/**
+ * The verdict `show` and `verify` print: a trust list against its own signer record; a signed file or an
+ * encrypted config against `--cert`, or against the TFTP-capable records of the `--trust` lists.
+ * Undefined when nothing was given to check a signed file against.
+ */
+export async function verdictFor(parsed: ParsedFile, sources: VerifySources): Promise<Verdict | undefined> {
+  if (sources.cert) {
+    const certs = readCertificates(await readInput(sources.cert, 'certificate'));
+    if (certs.length === 0) throw new OpenctlError(`${sources.cert}: no certificate found (PEM, DER or PKCS#7 expected)`);
+    const valid = certs.some((c) => verifySignature(parsed, c));
+    return {
+      valid,
+      via: 'certificate',
+      reason: valid ? 'signature verified with the given certificate' : 'signature does not match the given certificate',
+    };
+  }
+  if (sources.trust && sources.trust.length > 0) {
+    const lists: TrustList[] = [];
+    for (const file of sources.trust) lists.push(await readTrustList(file));
+    const roles = parsed.kind === 'ctl' || parsed.kind === 'itl' ? undefined : TFTP_CAPABLE_ROLES;
+    return verifyAgainstTrustLists(parsed, lists, roles);
+  }
+  if (parsed.kind === 'ctl' || parsed.kind === 'itl') return verifyTrustListSelf(parsed);
+  return undefined;
+}

@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context';
+import { readParsed, parseKindOption } from '../inputs';
+import { printJson, out } from '../io';
+import { ExitCode, OpenctlError } from '../../util/errors';
+import { verdictFor } from './verify-common';
+import { collect } from '../options';
+import { roleName } from '../../formats';
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('verify')
+    .description('check a file\'s signature: a CTL/ITL against its own signer record, a signed file against --cert or --trust')
+    .argument('<file>', 'CTL, ITL, .sgn or .enc.sgn')
+    .option('--cert <cert>', 'the certificate expected to have signed the file (PEM, DER or PKCS#7)')
+    .option('--trust <list>', 'a CTL or ITL whose TFTP-capable records may have signed the file (repeatable)', collect, [])
+    .option('--kind <kind>', 'ctl or itl: override the detection by header filename')
+    .option('--json', 'print the verdict as JSON (schema: docs/json.md#verify)')
+    .action(async (file: string, opts: { cert?: string; trust: string[]; kind?: string; json?: boolean }) => {
+      const parsed = await readParsed(file, parseKindOption(opts.kind));
+      const verdict = await verdictFor(parsed, { cert: opts.cert, trust: opts.trust });
+      if (!verdict) {
+        throw new OpenctlError(`${file}: a ${parsed.kind} file is verified against --cert CERT or --trust CTL_OR_ITL`);
+      }
+      const signer = parsed.header.signer;
+      const record = verdict.record;
+      if (opts.json) {
+        printJson(ctx.io, {
+          file,
+          kind: parsed.kind,
+          valid: verdict.valid,
+          reason: verdict.reason,
+          via: verdict.via ?? null,
+          signer: { subject: signer.subject, issuer: signer.issuer, serial: signer.serial.toString('hex') },
+          record: record
+            ? { role: record.role ?? null, roleName: record.role === undefined ? null : roleName(record.role), subject: record.subject ?? null, trustFile: verdict.trustIndex === undefined ? null : opts.trust[verdict.trustIndex] }
+            : null,
+        });
+      } else {
+        out(ctx.io, `${verdict.valid ? 'valid' : 'invalid'}: ${file}`);
+        out(ctx.io, `  signer: ${signer.subject} (serial ${signer.serial.toString('hex')})`);
+        if (record && record.role !== undefined) out(ctx.io, `  record: ${roleName(record.role)} ${record.subject ?? ''}`.trimEnd());
+        out(ctx.io, `  ${verdict.reason}`);
+      }
+      ctx.setExitCode(verdict.valid ? ExitCode.Ok : ExitCode.Rejected);
+    });
+}

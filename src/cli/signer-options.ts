@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import type { Signer } from '../crypto/signer';
+import { loadPemKeyAndCert } from '../crypto/pem-signer';
+import { OpenctlError } from '../util/errors';
+import type { CliContext } from './context';
+import { openSigner } from './signer-spec';
+
+export interface SignerOptions {
+  signer?: string;
+  key?: string;
+  cert?: string;
+  wait?: boolean; // commander's --no-wait
+}
+
+/** `--signer SIGNER` or `--key KEY --cert CERT`, shared by every command that signs. */
+export function addSignerOptions(command: Command, { withCert = true }: { withCert?: boolean } = {}): Command {
+  command
+    .option('--signer <signer>', 'PEM file with key and certificate, or a pkcs11: URI')
+    .option('--key <key>', 'private key PEM (with --cert)')
+    .option('--no-wait', 'fail (exit 3) instead of asking to insert a token that is not present');
+  if (withCert) command.option('--cert <cert>', 'signing certificate (with --key)');
+  return command;
+}
+
+export async function resolveSigner(opts: SignerOptions, ctx: CliContext, debug: boolean): Promise<Signer> {
+  if (opts.key || (opts.cert && !opts.signer)) {
+    if (!opts.key || !opts.cert) throw new OpenctlError('--key and --cert go together');
+    if (opts.signer) throw new OpenctlError('give either --signer or --key with --cert, not both');
+    return loadPemKeyAndCert(opts.key, opts.cert);
+  }
+  if (!opts.signer) throw new OpenctlError('a signer is needed: --signer SIGNER, or --key KEY --cert CERT');
+  return openSigner(opts.signer, {
+    io: ctx.io,
+    interactive: Boolean(ctx.io.stdin.isTTY && ctx.io.stderr.isTTY),
+    noWait: opts.wait === false,
+    debug,
+  });
+}

@@ -1,0 +1,192 @@
+/**
+ * THE contract between the GUI's renderer and its main-side service, declared once. Everything else is generated
+ * from this table by a loop: the Electron main process's ipcMain handlers and the preload's contextBridge API
+ * (src/gui/ipc.ts), the web server's HTTP routes (src/gui/web-server.ts) and the renderer's client
+ * (src/gui/client.ts). Each method has a request validator (requests are untrusted) and a response type.
+ *
+ * This module is bundled into the renderer: it imports types only, never Node or Electron.
+ */
+import { s, type Schema, type Infer } from './schema';
+import type {
+  AppInfo,
+  BatchState,
+  ClusterView,
+  CertView,
+  CtlPreview,
+  CurrentCtlView,
+  DemoState,
+  DiffView,
+  FileChoice,
+  FileReport,
+  GuiEvents,
+  LoginResult,
+  SignResult,
+  TokensSnapshot,
+} from './types';
+
+export interface MethodSpec<Req, Res> {
+  readonly request: Schema<Req>;
+  /** Phantom: carries the response type only. */
+  readonly response?: Res;
+}
+
+function method<Req>(request: Schema<Req>) {
+  return { returns: <Res>(): MethodSpec<Req, Res> => ({ request }) };
+}
+
+const none = s.object({});
+
+/** A file the service reads: a path on the service's machine, or the bytes of an upload / dropped file. */
+export const fileSource = s.union(
+  s.object({ path: s.string({ min: 1 }) }),
+  s.object({ name: s.string({ min: 1, max: 255 }), base64: s.string({ max: 48 * 1024 * 1024 }) }),
+);
+export type FileSource = Infer<typeof fileSource>;
+
+const hash = s.literal('sha1', 'sha256', 'sha512');
+const role = s.integer({ min: 0, max: 65535 });
+const base64Der = s.string({ min: 1, max: 64 * 1024 });
+const tokenId = s.string({ min: 1, max: 512 });
+
+/** A record the CTL builder will write: a new one from a certificate, or one kept from the current CTL. */
+export const draftRecord = s.union(
+  s.object({
+    from: s.literal('certificate'),
+    role,
+    certificate: base64Der,
+    dnsName: s.optional(s.string({ max: 255 })),
+    ipv4: s.optional(s.string({ max: 15 })),
+    source: s.string({ max: 512 }),
+  }),
+  s.object({ from: s.literal('current'), index: s.integer({ min: 0, max: 10_000 }) }),
+);
+export type DraftRecord = Infer<typeof draftRecord>;
+
+export const ctlDraft = s.object({
+  records: s.array(draftRecord, { max: 1000 }),
+  /** The CTL being updated: its records can be kept, and the signer must be one of its SAST records. */
+  current: s.optional(fileSource),
+  hash: s.optional(hash),
+  signerVersion: s.optional(s.literal('1.0', '1.1')),
+  dnStyle: s.optional(s.literal('comma', 'cucm')),
+  /** The token that will sign: checked against the current CTL's SAST records. */
+  signerTokenId: s.optional(tokenId),
+});
+export type CtlDraft = Infer<typeof ctlDraft>;
+
+const clusterCert = s.object({
+  role,
+  /** Path or pkcs11: URI of an existing certificate source. */
+  source: s.optional(s.string({ max: 4096 })),
+  /** DER (base64) of a certificate added from an upload or a TLS fetch: written beside the cluster file. */
+  der: s.optional(base64Der),
+});
+
+export const clusterDraft = s.object({
+  name: s.optional(s.string({ max: 255 })),
+  digest: s.optional(hash),
+  signerVersion: s.optional(s.literal('1.0', '1.1')),
+  dnStyle: s.optional(s.literal('comma', 'cucm')),
+  sast: s.array(clusterCert, { max: 100 }),
+  servers: s.array(
+    s.object({
+      name: s.string({ min: 1, max: 255 }),
+      dns: s.optional(s.string({ max: 255 })),
+      ip: s.optional(s.string({ max: 45 })),
+      certificates: s.array(clusterCert, { max: 100 }),
+      itlSigner: s.optional(s.string({ max: 4096 })),
+    }),
+    { max: 500 },
+  ),
+});
+export type ClusterDraft = Infer<typeof clusterDraft>;
+
+export const batchSigner = s.union(
+  s.object({ tokenId }),
+  s.object({ pem: s.string({ min: 1 }) }),
+);
+
+export const methods = {
+  appInfo: method(none).returns<AppInfo>(),
+  /** Native dialogs (Electron only); web mode answers with an error and the renderer shows path fields. */
+  chooseFile: method(
+    s.object({
+      kind: s.literal('open', 'save', 'folder'),
+      title: s.string({ max: 200 }),
+      defaultPath: s.optional(s.string()),
+    }),
+  ).returns<FileChoice>(),
+
+  listTokens: method(none).returns<TokensSnapshot>(),
+  /** The PIN goes from the dialog straight here; the renderer does not keep it. Omit it for PIN-pad login. */
+  login: method(
+    s.object({ tokenId, pin: s.optional(s.string({ max: 256 })), confirmFinalTry: s.optional(s.boolean()) }),
+  ).returns<LoginResult>(),
+  logout: method(s.object({ tokenId })).returns<TokensSnapshot>(),
+  /** Create (first time) and use the SoftHSM demo tokens in the user's data folder. */
+  useDemoTokens: method(none).returns<DemoState>(),
+
+  readCertificates: method(s.object({ file: fileSource })).returns<CertView[]>(),
+  fetchTlsCertificate: method(
+    s.object({ host: s.string({ min: 1, max: 255 }), port: s.integer({ min: 1, max: 65535 }) }),
+  ).returns<CertView[]>(),
+  loadCluster: method(s.object({ path: s.string({ min: 1 }) })).returns<ClusterView>(),
+  checkCluster: method(s.object({ cluster: clusterDraft })).returns<ClusterView>(),
+  saveCluster: method(
+    s.object({ path: s.string({ min: 1 }), cluster: clusterDraft, overwrite: s.optional(s.boolean()) }),
+  ).returns<ClusterView>(),
+  /** The CTL records of a loaded cluster, as CTL builder draft records. */
+  clusterCtlRecords: method(s.object({ cluster: clusterDraft })).returns<DraftRecord[]>(),
+
+  openCurrentCtl: method(s.object({ file: fileSource })).returns<CurrentCtlView>(),
+  previewCtl: method(s.object({ draft: ctlDraft })).returns<CtlPreview>(),
+  signCtl: method(
+    s.object({ draft: ctlDraft, signerTokenId: tokenId, output: s.string({ min: 1 }), overwrite: s.optional(s.boolean()) }),
+  ).returns<SignResult>(),
+
+  inspect: method(
+    s.object({ file: fileSource, trust: s.optional(fileSource), kind: s.optional(s.literal('ctl', 'itl')) }),
+  ).returns<FileReport>(),
+  diff: method(s.object({ old: fileSource, new: fileSource })).returns<DiffView>(),
+
+  batchStart: method(
+    s.object({
+      source: s.string({ min: 1 }),
+      output: s.string({ min: 1 }),
+      signer: batchSigner,
+      digest: s.optional(hash),
+      resume: s.optional(s.boolean()),
+    }),
+  ).returns<BatchState>(),
+  batchCancel: method(none).returns<BatchState>(),
+  batchState: method(none).returns<BatchState>(),
+} as const;
+
+export type Methods = typeof methods;
+export type MethodName = keyof Methods;
+export type RequestOf<M extends MethodName> = Methods[M] extends MethodSpec<infer Req, unknown> ? Req : never;
+export type ResponseOf<M extends MethodName> = Methods[M] extends MethodSpec<unknown, infer Res> ? Res : never;
+
+/** The API as the renderer calls it, and as the service implements it. */
+export type GuiApi = { [M in MethodName]: (request: RequestOf<M>) => Promise<ResponseOf<M>> };
+
+export const METHOD_NAMES = Object.keys(methods) as MethodName[];
+
+export type EventName = keyof GuiEvents;
+export const EVENT_NAMES: readonly EventName[] = ['tokens', 'batch'];
+export type EventListener = <E extends EventName>(name: E, payload: GuiEvents[E]) => void;
+
+export function isMethodName(name: string): name is MethodName {
+  return Object.prototype.hasOwnProperty.call(methods, name);
+}
+
+/** What every transport carries back: a value, or one line for a person plus the CLI's exit-code class. */
+export type Envelope<T> = { ok: true; value: T } | { ok: false; error: { message: string; code: number } };
+
+/** Channel names of the Electron transport. */
+export const IPC_PREFIX = 'openctl:';
+export const IPC_EVENT_CHANNEL = 'openctl:event';
+/** HTTP routes of the web transport. */
+export const HTTP_API_PREFIX = '/api/';
+export const HTTP_EVENTS_PATH = '/api/events';
+export const SESSION_HEADER = 'x-openctl-session';

@@ -1,0 +1,139 @@
+/**
+ * The main-side implementation of the GUI contract: a thin adapter from contract methods to the library (the same
+ * calls the CLI makes). It runs in Electron's main process or behind the web server, never in a renderer, and
+ * imports nothing from Electron: native dialogs come in through `DialogHost`.
+ */
+import * as os from 'node:os';
+import type { ClusterDraft, CtlDraft, FileSource, GuiApi, RequestOf } from './contract';
+import { EventHub } from './events';
+import type { AppInfo, FileChoice, GuiMode } from './types';
+import { OpenctlError } from '../util/errors';
+import { fetchTlsCertificates, readCertificateViews } from './service/certs';
+import { inspectFile } from './service/inspect';
+import { diffFiles } from './service/diff';
+import { checkCluster, clusterCtlRecords, loadCluster, saveCluster } from './service/cluster';
+import { openCurrentCtl, previewCtl, signCtl } from './service/ctl';
+import { TokenService } from './service/tokens';
+import { BatchService } from './service/batch';
+
+export interface DialogHost {
+  choose(request: RequestOf<'chooseFile'>): Promise<FileChoice>;
+}
+
+export interface GuiServiceOptions {
+  mode: GuiMode;
+  version: string;
+  /** Where the demo tokens live (the user's data folder). */
+  dataDir: string;
+  dialogs?: DialogHost;
+  env?: NodeJS.ProcessEnv;
+}
+
+export class GuiService implements GuiApi {
+  readonly events = new EventHub();
+  private readonly tokens: TokenService;
+  private readonly batch: BatchService;
+
+  constructor(private readonly options: GuiServiceOptions) {
+    this.tokens = new TokenService({ events: this.events, dataDir: options.dataDir, env: options.env ?? process.env });
+    this.batch = new BatchService({ events: this.events, tokens: this.tokens });
+  }
+
+  /** Start watching tokens (insert/removal events). */
+  async start(): Promise<void> {
+    await this.tokens.start();
+  }
+
+  async close(): Promise<void> {
+    await this.batch.close();
+    await this.tokens.close();
+  }
+
+  async appInfo(): Promise<AppInfo> {
+    return {
+      mode: this.options.mode,
+      version: this.options.version,
+      dialogs: Boolean(this.options.dialogs),
+      defaultDir: process.cwd() === '/' ? os.homedir() : process.cwd(),
+      platform: process.platform,
+      demo: await this.tokens.demoState(),
+    };
+  }
+
+  async chooseFile(request: RequestOf<'chooseFile'>): Promise<FileChoice> {
+    if (!this.options.dialogs) throw new OpenctlError('file dialogs are not available in web mode: type a path or drop a file');
+    return this.options.dialogs.choose(request);
+  }
+
+  listTokens() {
+    return this.tokens.snapshot();
+  }
+
+  login(request: RequestOf<'login'>) {
+    return this.tokens.login(request.tokenId, request.pin, request.confirmFinalTry ?? false);
+  }
+
+  logout(request: RequestOf<'logout'>) {
+    return this.tokens.logout(request.tokenId);
+  }
+
+  useDemoTokens() {
+    return this.tokens.useDemoTokens();
+  }
+
+  readCertificates(request: { file: FileSource }) {
+    return readCertificateViews(request.file);
+  }
+
+  fetchTlsCertificate(request: { host: string; port: number }) {
+    return fetchTlsCertificates(request.host, request.port);
+  }
+
+  loadCluster(request: { path: string }) {
+    return loadCluster(request.path);
+  }
+
+  checkCluster(request: { cluster: ClusterDraft }) {
+    return checkCluster(request.cluster);
+  }
+
+  saveCluster(request: { path: string; cluster: ClusterDraft; overwrite?: boolean }) {
+    return saveCluster(request.path, request.cluster, request.overwrite ?? false);
+  }
+
+  clusterCtlRecords(request: { cluster: ClusterDraft }) {
+    return clusterCtlRecords(request.cluster);
+  }
+
+  openCurrentCtl(request: { file: FileSource }) {
+    return openCurrentCtl(request.file);
+  }
+
+  previewCtl(request: { draft: CtlDraft }) {
+    return previewCtl(request.draft, this.tokens);
+  }
+
+  signCtl(request: RequestOf<'signCtl'>) {
+    return signCtl(request.draft, request.signerTokenId, request.output, request.overwrite ?? false, this.tokens);
+  }
+
+  inspect(request: RequestOf<'inspect'>) {
+    return inspectFile(request.file, request.trust, request.kind);
+  }
+
+  diff(request: RequestOf<'diff'>) {
+    return diffFiles(request.old, request.new);
+  }
+
+  batchStart(request: RequestOf<'batchStart'>) {
+    return this.batch.start(request);
+  }
+
+  async batchCancel() {
+    return this.batch.cancel();
+  }
+
+  async batchState() {
+    return this.batch.state();
+  }
+}

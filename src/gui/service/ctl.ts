@@ -1,0 +1,187 @@
+import * as path from 'node:path';
+import { buildTrustList, parseTrustList, roleDescription, roleName } from '../../formats';
+import { Role, TFTP_CAPABLE_ROLES, type RecordSpec, type TrustList, type TrustRecord } from '../../formats/model';
+import { verifyTrustListSelf } from '../../crypto/verify';
+import { digest } from '../../crypto/hash';
+import { writeFileAtomic } from '../../util/atomic-write';
+import { OpenctlError } from '../../util/errors';
+import type { CtlDraft, FileSource } from '../contract';
+import type { CheckView, CtlPreview, CurrentCtlView, RecordView, SignResult } from '../types';
+import { certView } from './certs';
+import { readTrustListSource } from './inspect';
+import type { TokenAccess } from './token-access';
+
+type Planned = { record: TrustRecord | RecordSpec; source: string };
+
+function isSpec(r: TrustRecord | RecordSpec): r is RecordSpec {
+  return !('elements' in r);
+}
+
+function recordView(index: number, planned: Planned): RecordView {
+  const r = planned.record;
+  const role = r.role ?? -1;
+  const cert = r.certificate ? safeCertView(r.certificate) : undefined;
+  return {
+    index,
+    role,
+    roleName: r.role === undefined ? '(none)' : roleName(role),
+    roleDescription: r.role === undefined ? 'no function' : roleDescription(role),
+    dnsName: r.dnsName || undefined,
+    ipv4: r.ipv4,
+    subject: isSpec(r) ? cert?.subject : r.subject,
+    issuer: isSpec(r) ? cert?.issuer : r.issuer,
+    serialHex: isSpec(r) ? cert?.serialHex : r.serial?.toString('hex'),
+    certificate: cert,
+    source: planned.source,
+  };
+}
+
+function safeCertView(der: Buffer) {
+  try {
+    return certView(der);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function openCurrentCtl(source: FileSource): Promise<CurrentCtlView> {
+  const { name, list } = await readTrustListSource(source, 'ctl');
+  return {
+    file: name,
+    kind: list.kind,
+    records: list.records.map((record, i) => recordView(i, { record, source: 'current CTL' })),
+    signer: { subject: list.header.signer.subject, serialHex: list.header.signer.serial.toString('hex') },
+  };
+}
+
+const certKey = (role: number | undefined, cert: Buffer | undefined) =>
+  cert ? `${role}:${digest('sha1', cert).toString('hex')}` : undefined;
+
+/**
+ * The records the builder will write, in order: records kept from the current CTL byte for byte, then new ones;
+ * a new record repeating a kept or earlier one (same function, same certificate) is written once, as
+ * `openctl ctl build` does.
+ */
+async function plan(draft: CtlDraft): Promise<{ planned: Planned[]; current?: TrustList; dropped: number }> {
+  const current = draft.current ? (await readTrustListSource(draft.current, 'ctl')).list : undefined;
+  const planned: Planned[] = [];
+  const seen = new Set<string>();
+  let dropped = 0;
+  for (const r of draft.records) {
+    if (r.from === 'current') {
+      if (!current) throw new OpenctlError('a record is kept from the current CTL, but no current CTL is open');
+      const record = current.records[r.index];
+      if (!record) throw new OpenctlError(`the current CTL has no record ${r.index + 1}`);
+      const key = certKey(record.role, record.certificate);
+      if (key) seen.add(key);
+      planned.push({ record, source: 'current CTL' });
+    }
+  }
+  for (const r of draft.records) {
+    if (r.from !== 'certificate') continue;
+    const certificate = Buffer.from(r.certificate, 'base64');
+    const key = certKey(r.role, certificate)!;
+    if (seen.has(key)) {
+      dropped += 1;
+      continue;
+    }
+    seen.add(key);
+    planned.push({ record: { role: r.role, certificate, dnsName: r.dnsName || undefined, ipv4: r.ipv4 || undefined }, source: r.source });
+  }
+  return { planned, current, dropped };
+}
+
+function sastCertificates(planned: Planned[], signerCert?: Buffer): Set<string> {
+  const certs = new Set<string>();
+  if (signerCert) certs.add(signerCert.toString('base64'));
+  for (const { record } of planned) if (record.role === Role.SAST && record.certificate) certs.add(record.certificate.toString('base64'));
+  return certs;
+}
+
+export async function previewCtl(draft: CtlDraft, tokens: TokenAccess): Promise<CtlPreview> {
+  const { planned, current, dropped } = await plan(draft);
+  const checks: CheckView[] = [];
+  let signerCert: Buffer | undefined;
+  if (draft.signerTokenId) {
+    try {
+      signerCert = await tokens.certificateOf(draft.signerTokenId);
+    } catch (err) {
+      checks.push({ level: 'error', message: `signer: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  } else {
+    checks.push({ level: 'error', message: 'choose the token that signs the CTL' });
+  }
+
+  const sastCount = sastCertificates(planned, signerCert).size;
+  checks.push(
+    sastCount >= 2
+      ? { level: 'ok', message: `${sastCount} SAST certificates: the CTL can be updated if one token is lost` }
+      : {
+          level: 'error',
+          message: `a CTL needs at least two SAST certificates (it has ${sastCount}): losing the only token would lock the cluster; add SAST from another token`,
+        },
+  );
+  if (signerCert && !planned.some(({ record }) => record.role === Role.SAST && record.certificate?.equals(signerCert!))) {
+    checks.push({ level: 'ok', message: `the signer's certificate is added as a SAST record (${tokens.describe(draft.signerTokenId!)})` });
+  }
+  if (current && signerCert) {
+    const isSast = current.records.some((r) => r.role === Role.SAST && r.certificate?.equals(signerCert!));
+    checks.push(
+      isSast
+        ? { level: 'ok', message: 'the signer is a SAST record of the current CTL: phones holding it will accept the new CTL' }
+        : {
+            level: 'error',
+            message:
+              'the signer is not a SAST record of the current CTL: phones holding it would reject the new CTL and keep the old one; sign with one of its SAST tokens',
+          },
+    );
+  }
+  if (!planned.some(({ record }) => record.role !== undefined && TFTP_CAPABLE_ROLES.includes(record.role))) {
+    checks.push({ level: 'warning', message: 'no CCM+TFTP or TFTP record: phones will not be able to verify signed configs' });
+  }
+  if (dropped > 0) checks.push({ level: 'warning', message: `${dropped} repeated record(s) will be written once` });
+  const views = planned.map((p, i) => recordView(i, p));
+  for (const view of views) {
+    const c = view.certificate;
+    if (c?.expiry === 'expired') checks.push({ level: 'warning', message: `record ${view.index + 1} (${view.roleName}): certificate expired on ${c.notAfter.slice(0, 10)}` });
+    else if (c?.expiry === 'soon') checks.push({ level: 'warning', message: `record ${view.index + 1} (${view.roleName}): certificate expires in ${c.daysLeft} days` });
+  }
+  return { records: views, checks, canSign: !checks.some((c) => c.level === 'error') };
+}
+
+export async function signCtl(
+  draft: CtlDraft,
+  signerTokenId: string,
+  output: string,
+  overwrite: boolean,
+  tokens: TokenAccess,
+): Promise<SignResult> {
+  const preview = await previewCtl({ ...draft, signerTokenId }, tokens);
+  const blocking = preview.checks.find((c) => c.level === 'error');
+  if (blocking) throw new OpenctlError(`not signed: ${blocking.message}`);
+  const { planned, current } = await plan(draft);
+  const target = path.resolve(output);
+  const signer = await tokens.signerFor(signerTokenId);
+  const bytes = await buildTrustList({
+    kind: 'ctl',
+    records: planned.map((p) => p.record),
+    signer,
+    hash: draft.hash ?? current?.header.hash ?? 'sha1',
+    signerVersion: draft.signerVersion ? { major: 1, minor: draft.signerVersion === '1.1' ? 1 : 0 } : current?.header.signerVersion,
+    filename: path.basename(target),
+    dnStyle: draft.dnStyle ?? 'comma',
+  });
+  // Never write a list that does not verify: phones would reject it and keep the old one.
+  const built = parseTrustList(bytes, { kind: 'ctl', file: target });
+  const verdict = verifyTrustListSelf(built);
+  if (!verdict.valid) throw new OpenctlError(`${target}: the CTL just built does not verify (${verdict.reason}); nothing written`);
+  await writeFileAtomic(target, bytes, { overwrite });
+  return {
+    path: target,
+    size: bytes.length,
+    md5: digest('md5', bytes).toString('hex'),
+    sha1: digest('sha1', bytes).toString('hex'),
+    verdict: { valid: verdict.valid, reason: verdict.reason },
+    records: built.records.length,
+  };
+}

@@ -1,0 +1,39 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { FileSource } from '../contract';
+import { OpenctlError } from '../../util/errors';
+
+/** Larger than any real CTL, ITL, config or certificate: refused before being read whole. */
+const MAX_FILE_BYTES = 32 * 1024 * 1024;
+
+export interface SourceBytes {
+  /** What to call the file in messages: its path, or an upload's name. */
+  name: string;
+  bytes: Buffer;
+}
+
+/** The bytes of a path on this machine, or of a file the renderer uploaded or had dropped on it. */
+export async function readSource(source: FileSource): Promise<SourceBytes> {
+  if ('base64' in source) {
+    const bytes = Buffer.from(source.base64, 'base64');
+    if (bytes.length > MAX_FILE_BYTES) throw new OpenctlError(`${source.name}: too large (${bytes.length} bytes)`);
+    return { name: path.basename(source.name), bytes };
+  }
+  const file = path.resolve(source.path);
+  try {
+    const stat = await fs.stat(file);
+    if (stat.isDirectory()) throw new OpenctlError(`${file}: is a folder, not a file`);
+    if (stat.size > MAX_FILE_BYTES) throw new OpenctlError(`${file}: too large (${stat.size} bytes)`);
+    return { name: file, bytes: await fs.readFile(file) };
+  } catch (err) {
+    if (err instanceof OpenctlError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? String(err));
+    throw new OpenctlError(`${file}: cannot read: ${reason}`);
+  }
+}
+
+/** A path the person typed, made absolute against the service's working folder. */
+export function absolute(file: string): string {
+  return path.resolve(file);
+}

@@ -1,0 +1,222 @@
+/**
+ * The shapes that cross the GUI boundary (main process or web server → renderer). Plain JSON: bytes travel as
+ * base64 or hex strings, dates as ISO strings. Requests are declared with their validators in contract.ts; these
+ * are the responses and event payloads.
+ */
+import type { FileReport } from '../inspect/report';
+
+export type { FileReport };
+
+export type GuiMode = 'electron' | 'web';
+
+export interface DemoState {
+  /** The SoftHSM module was found, so demo tokens can be made here. */
+  available: boolean;
+  /** Demo tokens exist in the user's data folder. */
+  provisioned: boolean;
+  /** This session lists the demo tokens. */
+  active: boolean;
+  dir?: string;
+  /** Documented demo PINs (demo tokens only: never a real token's PIN). */
+  tokens?: Array<{ label: string; pin: string }>;
+  /** Why demo tokens are unavailable, when they are. */
+  problem?: string;
+}
+
+export interface AppInfo {
+  mode: GuiMode;
+  version: string;
+  /** Native open/save dialogs are available (Electron); web mode uses path fields and uploads instead. */
+  dialogs: boolean;
+  /** A sensible folder to suggest for outputs. */
+  defaultDir: string;
+  platform: string;
+  demo: DemoState;
+}
+
+export type ExpiryState = 'expired' | 'soon' | 'ok';
+
+export interface CertView {
+  /** DER, base64. */
+  der: string;
+  subject: string;
+  issuer: string;
+  serialHex: string;
+  keyAlgorithm: string;
+  keyBits: number;
+  notBefore: string;
+  notAfter: string;
+  sha1: string;
+  expiry: ExpiryState;
+  daysLeft: number;
+}
+
+export interface TokenFlags {
+  loginRequired: boolean;
+  pinPad: boolean;
+  pinCountLow: boolean;
+  pinFinalTry: boolean;
+  pinLocked: boolean;
+}
+
+export interface KeyPairView {
+  /** CKA_ID, hex. */
+  id: string;
+  label: string;
+  hasKey: boolean;
+  certificate?: CertView;
+}
+
+export interface TokenView {
+  /** Stable within a session: identifies the token for login, SAST and signing requests. */
+  id: string;
+  slot: string;
+  label: string;
+  manufacturer: string;
+  model: string;
+  serial: string;
+  module: string;
+  flags: TokenFlags;
+  loggedIn: boolean;
+  keyPairs: KeyPairView[];
+  /** The certificate this token would sign with (and that goes into a CTL as its SAST record). */
+  sast?: CertView;
+}
+
+export interface TokensSnapshot {
+  tokens: TokenView[];
+  /** Readers/slots with no token in them. */
+  emptySlots: number;
+  modules: string[];
+  /** A module or listing problem, one line. */
+  problem?: string;
+  /** Monotonic: a snapshot with a lower revision is stale. */
+  revision: number;
+}
+
+export interface LoginResult {
+  loggedIn: boolean;
+  message: string;
+  /** The token warns that the PIN count is low / that the next wrong PIN is the last one / that it is locked. */
+  pinCountLow?: boolean;
+  finalTry?: boolean;
+  locked?: boolean;
+  /** The next try is the last one: ask the person to confirm before sending another PIN. */
+  needsConfirmation?: boolean;
+}
+
+export type CheckLevel = 'error' | 'warning' | 'ok';
+
+export interface CheckView {
+  level: CheckLevel;
+  message: string;
+}
+
+/** A record as the CTL builder and cluster screens show it. */
+export interface RecordView {
+  index: number;
+  role: number;
+  roleName: string;
+  roleDescription: string;
+  dnsName?: string;
+  ipv4?: string;
+  subject?: string;
+  issuer?: string;
+  serialHex?: string;
+  certificate?: CertView;
+  /** Where the record comes from: "token eToken-A", "file ccm.pem", "current CTL"... */
+  source: string;
+}
+
+export interface CtlPreview {
+  records: RecordView[];
+  checks: CheckView[];
+  /** No check is an error. */
+  canSign: boolean;
+}
+
+export interface SignResult {
+  path: string;
+  size: number;
+  md5: string;
+  sha1: string;
+  /** The written file read back and verified against its own signer record. */
+  verdict: { valid: boolean; reason: string };
+  records: number;
+}
+
+export interface CurrentCtlView {
+  file: string;
+  kind: 'ctl' | 'itl';
+  records: RecordView[];
+  signer: { subject: string; serialHex: string };
+}
+
+export interface ClusterCertView {
+  role: number;
+  roleName: string;
+  /** Absolute path, pkcs11: URI, or '' for a certificate not saved yet. */
+  source: string;
+  certificate?: CertView;
+  problem?: string;
+}
+
+export interface ClusterServerView {
+  name: string;
+  dns?: string;
+  ip?: string;
+  certificates: ClusterCertView[];
+  itlSigner?: string;
+}
+
+export interface ClusterView {
+  file?: string;
+  name?: string;
+  digest?: 'sha1' | 'sha256' | 'sha512';
+  signerVersion?: '1.0' | '1.1';
+  dnStyle?: 'comma' | 'cucm';
+  sast: ClusterCertView[];
+  servers: ClusterServerView[];
+  warnings: CheckView[];
+}
+
+export interface DiffView {
+  /** One line per change, as `openctl diff` prints it. */
+  lines: string[];
+  /** Phones holding the old file accept the new one (when that could be decided). */
+  accepted?: boolean;
+  summary: string;
+  /** The library's own JSON description of the diff, for display as details. */
+  details?: unknown;
+}
+
+export type BatchStatus = 'idle' | 'running' | 'done' | 'cancelled' | 'failed';
+
+export interface BatchState {
+  jobId: string;
+  status: BatchStatus;
+  source: string;
+  output: string;
+  done: number;
+  failed: number;
+  skipped: number;
+  /** Known once the walk has finished. */
+  total?: number;
+  filesPerSecond: number;
+  etaSeconds?: number;
+  errors: Array<{ file: string; message: string }>;
+  message?: string;
+  /** A journal from an interrupted run is present in the output folder: resume is possible. */
+  resumable?: boolean;
+}
+
+export interface FileChoice {
+  /** Undefined when the person cancelled the dialog. */
+  path?: string;
+}
+
+/** Pushed from the main side to every open renderer. */
+export interface GuiEvents {
+  tokens: TokensSnapshot;
+  batch: BatchState;
+}

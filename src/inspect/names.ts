@@ -1,0 +1,48 @@
+/** Element names as CUCM's `show ctl` / `show itl` prints them (its spellings, "ALGORTITHM" included). */
+export const HEADER_TAG_NAMES: Readonly<Record<number, string>> = {
+  1: 'VERSION',
+  2: 'HEADERLENGTH',
+  3: 'SIGNERID',
+  4: 'SIGNERNAME',
+  5: 'SERIALNUMBER',
+  6: 'CANAME',
+  7: 'SIGNATUREINFO',
+  8: 'DIGESTALGORTITHM',
+  9: 'SIGNATUREALGOINFO',
+  10: 'SIGNATUREALGORTITHM',
+  11: 'SIGNATUREMODULUS',
+  12: 'SIGNATURE',
+  13: 'PADDING',
+  14: 'FILENAME',
+  15: 'TIMESTAMP',
+  16: 'ENCRYPTIONINFO',
+  17: 'IVINFO',
+  18: 'IVUNKNOWN',
+  19: 'IV',
+  20: 'PADDINGCOUNT',
+  21: 'KEYINFO',
+  22: 'KEYUNKNOWN',
+  23: 'KEYSIZE',
+  24: 'KEYALGORITHM',
+  25: 'KEY',
+  26: 'PLAINTEXTDIGESTALGORITHM',
+  27: 'PLAINTEXTDIGEST',
+  28: 'SIGNERVERSION',
+};
+
+export const RECORD_TAG_NAMES: Readonly<Record<number, string>> = {
+  1: 'RECORDLENGTH',
+  2: 'DNSNAME',
+  3: 'SUBJECTNAME',
+  4: 'FUNCTION',
+  5: 'ISSUERNAME',
+  6: 'SERIALNUMBER',
+  7: 'PUBLICKEY',
+  8: 'SIGNATURE',
+  9: 'CERTIFICATE',
+  10: 'IPADDRESS',
+  11: 'CERTHASH',
+  12: 'HASHALGORITHM',
+};
+
+export const MODULUS_BITS: readonly number[] = [512, 1024, 2048, 4096];
