@@ -2,6 +2,8 @@
 #ifndef OPENCTL_CK_NAMES_H
 #define OPENCTL_CK_NAMES_H
 
+#include <stddef.h>
+
 #include "p11.h"
 
 typedef struct {

@@ -44,6 +44,7 @@ typedef struct {
     CK_MECHANISM_TYPE rejected[MAX_LIST];
     size_t n_rejected;
     CK_RV reject_rv;
+    long sign_delay_ms;
     long remove_at_sign;
     CK_RV removed_rv;
     int removed;
@@ -58,7 +59,8 @@ typedef struct {
 typedef struct {
     CK_SLOT_ID slot;
     char label[LABEL_LEN + 1];
-} label_entry_t;
+    char serial[17];
+} token_entry_t;
 
 typedef struct {
     CK_SLOT_ID slot;
@@ -90,8 +92,8 @@ static int g_removal_triggered;
 
 static session_entry_t *g_sessions;
 static size_t g_n_sessions, g_cap_sessions;
-static label_entry_t g_labels[MAX_SLOTS];
-static size_t g_n_labels;
+static token_entry_t g_tokens[MAX_SLOTS]; /* label and serial per slot, read once per control file version */
+static size_t g_n_tokens;
 static presence_t g_presence[MAX_SLOTS];
 static size_t g_n_presence;
 
@@ -137,11 +139,12 @@ static CK_FLAGS or_flags(const CK_ULONG *v, long n) {
 static void apply_setting(config_t *c, const char *key, char *value) {
     CK_ULONG list[MAX_LIST];
     long n;
-    CK_ULONG num;
     if (strcmp(key, "slot") == 0) {
-        if (ck_parse(ckr_names /* numbers only */, value, &num) == 0) {
+        char *end = NULL;
+        unsigned long long id = strtoull(value, &end, 0);
+        if (*value && end && *end == '\0') {
             c->has_slot = 1;
-            c->slot = num;
+            c->slot = (CK_SLOT_ID)id;
         } else warn("bad slot", key, value);
     } else if (strcmp(key, "token_label") == 0) {
         snprintf(c->token_label, sizeof c->token_label, "%s", value);
@@ -175,6 +178,8 @@ static void apply_setting(config_t *c, const char *key, char *value) {
         else c->n_rejected = (size_t)n;
     } else if (strcmp(key, "reject_sign_rv") == 0) {
         if (ck_parse(ckr_names, value, &c->reject_rv) != 0) warn("bad return value", key, value);
+    } else if (strcmp(key, "sign_delay_ms") == 0) {
+        c->sign_delay_ms = strtol(value, NULL, 10);
     } else if (strcmp(key, "remove_at_sign") == 0) {
         c->remove_at_sign = strtol(value, NULL, 10);
     } else if (strcmp(key, "removed_rv") == 0) {
@@ -204,7 +209,7 @@ static void parse_config(FILE *f, config_t *c) {
 }
 
 static void on_config_changed(void) {
-    g_n_labels = 0;
+    g_n_tokens = 0;
     if (g_cfg.remove_at_sign != g_counting_for) {
         /* A new removal point (or none): the token is back and counting starts again. */
         g_counting_for = g_cfg.remove_at_sign;
@@ -253,28 +258,32 @@ static void refresh_config(void) {
 /* ------------------------------------------------------------------------------------------------------------ */
 /* Scope, sessions, removal                                                                                     */
 
-static void label_text(const CK_UTF8CHAR *raw, char *out) {
-    memcpy(out, raw, LABEL_LEN);
-    out[LABEL_LEN] = '\0';
-    for (int i = LABEL_LEN - 1; i >= 0 && (out[i] == ' ' || out[i] == '\0'); i--) out[i] = '\0';
+static void fixed_text(const CK_UTF8CHAR *raw, size_t width, char *out) {
+    memcpy(out, raw, width);
+    out[width] = '\0';
+    for (size_t i = width; i > 0 && (out[i - 1] == ' ' || out[i - 1] == '\0'); i--) out[i - 1] = '\0';
+}
+
+/* The token in a slot as the target reports it (cached). NULL when the target has none. Holds g_lock. */
+static const token_entry_t *token_of(CK_SLOT_ID slot) {
+    for (size_t i = 0; i < g_n_tokens; i++)
+        if (g_tokens[i].slot == slot) return &g_tokens[i];
+    CK_TOKEN_INFO info;
+    if (g_target->C_GetTokenInfo(slot, &info) != CKR_OK) return NULL;
+    static token_entry_t overflow;
+    token_entry_t *t = g_n_tokens < MAX_SLOTS ? &g_tokens[g_n_tokens++] : &overflow;
+    t->slot = slot;
+    fixed_text(info.label, LABEL_LEN, t->label);
+    fixed_text(info.serialNumber, 16, t->serial);
+    return t;
 }
 
 /* Caller holds g_lock. */
 static int in_scope(CK_SLOT_ID slot) {
     if (g_cfg.has_slot && slot != g_cfg.slot) return 0;
     if (!g_cfg.token_label[0]) return 1;
-    for (size_t i = 0; i < g_n_labels; i++)
-        if (g_labels[i].slot == slot) return strcmp(g_labels[i].label, g_cfg.token_label) == 0;
-    CK_TOKEN_INFO info;
-    if (g_target->C_GetTokenInfo(slot, &info) != CKR_OK) return 0;
-    char label[LABEL_LEN + 1];
-    label_text(info.label, label);
-    if (g_n_labels < MAX_SLOTS) {
-        g_labels[g_n_labels].slot = slot;
-        memcpy(g_labels[g_n_labels].label, label, sizeof label);
-        g_n_labels++;
-    }
-    return strcmp(label, g_cfg.token_label) == 0;
+    const token_entry_t *t = token_of(slot);
+    return t && strcmp(t->label, g_cfg.token_label) == 0;
 }
 
 /* Caller holds g_lock. */
@@ -409,12 +418,18 @@ static void state_path(char *out, size_t size) {
     else snprintf(out, size, "%s.state", g_stamp.present ? g_stamp.path : "/tmp/openctl-testp11");
 }
 
+/* The counter is kept per token serial: SoftHSM numbers its slots differently in each process. */
+static void tries_key(CK_SLOT_ID slot, char *key, size_t size) {
+    const token_entry_t *t = token_of(slot);
+    snprintf(key, size, "pin_tries_left.%s=", t && t->serial[0] ? t->serial : "unknown");
+}
+
 /* Holds g_lock. */
 static long tries_left(CK_SLOT_ID slot) {
     char path[4200], line[512], key[64];
     long generic = -1, specific = -1;
     state_path(path, sizeof path);
-    snprintf(key, sizeof key, "pin_tries_left.%lu=", (unsigned long)slot);
+    tries_key(slot, key, sizeof key);
     FILE *f = fopen(path, "r");
     if (f) {
         while (fgets(line, sizeof line, f)) {
@@ -432,7 +447,7 @@ static void set_tries_left(CK_SLOT_ID slot, long left) {
     char path[4200], tmp[4300], line[512], key[64];
     state_path(path, sizeof path);
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-    snprintf(key, sizeof key, "pin_tries_left.%lu=", (unsigned long)slot);
+    tries_key(slot, key, sizeof key);
     FILE *out = fopen(tmp, "w");
     if (!out) return;
     FILE *in = fopen(path, "r");
@@ -768,7 +783,8 @@ static CK_RV tp_C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UT
     if (rv == CKR_OK && user) {
         max_tries = g_cfg.max_pin_tries;
         if (g_cfg.pin_locked || (max_tries > 0 && tries_left(slot) <= 0)) rv = CKR_PIN_LOCKED;
-        if (g_cfg.pinpad && pPin == NULL_PTR) {
+        /* pkcs11js passes an empty PIN rather than NULL_PTR when given none: both mean "use the pad". */
+        if (g_cfg.pinpad && (pPin == NULL_PTR || ulPinLen == 0)) {
             use_pinpad = 1;
             delay_ms = g_cfg.pinpad_delay_ms;
             memcpy(pinpad_pin, g_cfg.pinpad_pin, sizeof pinpad_pin);
@@ -841,8 +857,22 @@ static CK_RV tp_C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG u
             rv = g_cfg.removed_rv;
         }
     }
+    long delay_ms = rv == CKR_OK && scoped && pSignature != NULL_PTR ? g_cfg.sign_delay_ms : 0;
     pthread_mutex_unlock(&g_lock);
-    if (rv == CKR_OK) rv = g_target->C_Sign(hSession, pData, ulDataLen, pSignature, pulSignatureLen);
+    if (delay_ms > 0) {
+        /* A slow token (a real eToken takes 100 ms and more per RSA-2048 signature). */
+        struct timespec pause = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+    if (rv == CKR_OK) {
+        rv = g_target->C_Sign(hSession, pData, ulDataLen, pSignature, pulSignatureLen);
+    } else if (pSignature != NULL_PTR) {
+        /* A failed C_Sign ends the operation (PKCS#11 5.12): end the target's too, or the next C_SignInit on a
+         * session that survives the "removal" would get CKR_OPERATION_ACTIVE. */
+        unsigned char scratch[2048];
+        CK_ULONG scratch_length = sizeof scratch;
+        g_target->C_Sign(hSession, pData, ulDataLen, scratch, &scratch_length);
+    }
     pthread_rwlock_unlock(&g_calls);
     if (trigger && closes) simulate_removal();
     return rv;

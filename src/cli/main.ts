@@ -1,8 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { CliIO, processIO, log } from './io';
-import type { CliContext, RegisterCommand } from './context';
+import type { CliContext } from './context';
 import { ExitCode, OpenctlError } from '../util/errors';
-import { commands } from './commands';
+import { modulesFor } from './commands';
 
 const VERSION: string = (require('../../../package.json') as { version: string }).version;
 
@@ -37,7 +37,7 @@ export async function runCli(argv: string[], io: CliIO = processIO(), signal?: A
       outputError: (s, write) => write(s.startsWith('error:') ? `openctl: ${s}` : s),
     })
     .exitOverride();
-  for (const register of commands as RegisterCommand[]) register(program, ctx);
+  for (const module of modulesFor(argv)) module.load()(program, ctx);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

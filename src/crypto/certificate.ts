@@ -118,14 +118,28 @@ function fromPkcs7(der: Buffer): Buffer[] {
     throw new OpenctlError('not a certificate: expected PEM, DER or PKCS#7');
   }
   if (certs.length === 0) throw new OpenctlError('the PKCS#7 bundle holds no certificate');
-  return certs.map((c) => Buffer.from(c.rawData));
+  return Array.from(certs, (c) => Buffer.from(c.rawData));
 }
 
 const EC_CURVE_BITS: Readonly<Record<string, number>> = { prime256v1: 256, secp384r1: 384, secp521r1: 521, secp256k1: 256 };
 
-/** The facts of one DER certificate. Throws OpenctlError when it is not one. */
+/** Builders meet the same few certificates again and again (batch ITLs): remember the last ones. */
+const CACHE_SIZE = 128;
+const cache = new Map<string, CertificateInfo>();
+
+/** The facts of one DER certificate (shared between callers: treat as read-only). Throws OpenctlError when it is not one. */
 export function certificateInfo(der: Uint8Array): CertificateInfo {
   const raw = Buffer.from(der);
+  const key = createHash('sha256').update(raw).digest('base64');
+  const cached = cache.get(key);
+  if (cached) return cached;
+  const info = Object.freeze(readInfo(raw));
+  cache.set(key, info);
+  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  return info;
+}
+
+function readInfo(raw: Buffer): CertificateInfo {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(raw);

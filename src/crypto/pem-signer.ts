@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { constants, createPrivateKey, KeyObject, sign as rsaSign, X509Certificate } from 'node:crypto';
+import { constants, createPrivateKey, KeyObject, privateEncrypt, X509Certificate } from 'node:crypto';
 import type { HashAlgorithm } from './hash';
 import { digestInfo } from './hash';
 import type { Signer } from './signer';
@@ -30,8 +30,9 @@ export class PemSigner implements Signer {
 
   /** Synchronous form for the batch workers, where a promise per file is measurable overhead. */
   signSync(digest: Uint8Array, hash: HashAlgorithm): Buffer {
-    // Signing the DigestInfo with raw PKCS#1 v1.5 padding is what a token's CKM_RSA_PKCS does: same bytes.
-    return rsaSign(null, digestInfo(hash, digest), { key: this.key, padding: constants.RSA_PKCS1_PADDING });
+    // Raw PKCS#1 v1.5 (block type 1) over the DigestInfo is what a token's CKM_RSA_PKCS does: same bytes.
+    // (crypto.sign(null, ...) would hash again with SHA-256 for RSA keys.)
+    return privateEncrypt({ key: this.key, padding: constants.RSA_PKCS1_PADDING }, digestInfo(hash, digest));
   }
 }
 

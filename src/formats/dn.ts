@@ -51,7 +51,7 @@ export function parseDn(dn: string): DnAttribute[] {
     } else if (segment.trim() !== '') {
       // An unescaped separator inside a value (`O=Cisco Systems, Inc.`): it belongs to the previous value.
       const last = attrs[attrs.length - 1];
-      if (last) last[1] = `${last[1]}${separator}${decodeValue(segment)}`;
+      if (last) last[1] = `${last[1]}${separator}${decodeValue(segment, false)}`;
       else attrs.push(['', decodeValue(segment)]);
     }
   }
@@ -90,8 +90,8 @@ function splitOutsideQuotes(dn: string, separator: string): string[] {
  * Remove quotes and backslash escapes (`\,`, or RFC 4514 hex pairs such as `\C3\A9` for UTF-8 bytes).
  * Unescaped quotes only delimit, so a missing closing quote (seen in CUCM eToken names) is harmless.
  */
-function decodeValue(raw: string): string {
-  const s = raw.trim();
+function decodeValue(raw: string, trimStart = true): string {
+  const s = trimStart ? raw.trim() : raw.trimEnd();
   const bytes: number[] = [];
   const push = (text: string) => bytes.push(...Buffer.from(text, 'utf8'));
   for (let i = 0; i < s.length; i++) {

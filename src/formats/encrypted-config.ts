@@ -30,7 +30,7 @@ export interface BuildEncryptedConfigOptions {
 }
 
 /** An encrypted config (header 2.0): AES-128-CBC body, key wrapped with RSA PKCS#1 v1.5 for the phone. */
-export function buildEncryptedConfig(options: BuildEncryptedConfigOptions): Promise<Buffer> {
+export async function buildEncryptedConfig(options: BuildEncryptedConfigOptions): Promise<Buffer> {
   const hash = options.hash ?? 'sha1';
   const aesKey = options.aesKey ?? randomBytes(16);
   const iv = options.iv ?? randomBytes(AES_BLOCK);

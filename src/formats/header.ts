@@ -55,12 +55,14 @@ function readHeaderElements(bytes: Buffer): Element[] {
   }
   const elements: Element[] = [];
   const options = { containers: HEADER_CONTAINERS, padding: true };
-  let bound: Bound = { end: bytes.length, name: 'the file' };
+  // Until tag 2 is read, the header can be no longer than its 2-byte length field allows.
+  let bound: Bound =
+    bytes.length <= MAX_HEADER ? { end: bytes.length, name: 'the file' } : { end: MAX_HEADER, name: `the largest possible header (${MAX_HEADER} bytes)` };
   let headerLength: number | undefined;
   let offset = 0;
   while (headerLength === undefined || offset < headerLength) {
-    if (headerLength === undefined && offset >= Math.min(bytes.length, MAX_HEADER)) {
-      throw new FormatError('missing header length (tag 2) at the header top level', offset >= bytes.length ? bytes.length : offset);
+    if (headerLength === undefined && offset >= bound.end) {
+      throw new FormatError('missing header length (tag 2) at the header top level', offset);
     }
     const element = readElement(bytes, offset, bound, options);
     elements.push(element);

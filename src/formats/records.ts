@@ -1,6 +1,6 @@
 import { FormatError } from '../util/errors';
 import type { Element, TrustRecord } from './model';
-import { findTag, readElements } from './tlv';
+import { readElements } from './tlv';
 import { readBytes, readIp, readString, readUInt } from './values';
 
 /** Trust-list record tags (formats.md). */
@@ -57,28 +57,49 @@ export function parseRecord(bytes: Buffer, offset: number): TrustRecord {
 
 function interpretRecord(offset: number, length: number, elements: Element[]): TrustRecord {
   const record: TrustRecord = { offset, length, elements };
-  const get = (tag: number) => findTag(elements.slice(1), tag);
-  const dns = get(RecordTag.DNS_NAME);
-  if (dns) record.dnsName = readString(dns);
-  const subject = get(RecordTag.SUBJECT);
-  if (subject) record.subject = readString(subject);
-  const role = get(RecordTag.ROLE);
-  if (role) record.role = readUInt(role, 'function', 2, 1);
-  const issuer = get(RecordTag.ISSUER);
-  if (issuer) record.issuer = readString(issuer);
-  const serial = get(RecordTag.SERIAL);
-  if (serial) record.serial = readBytes(serial, 'serial number');
-  const publicKey = get(RecordTag.PUBLIC_KEY);
-  if (publicKey) record.publicKey = readBytes(publicKey, 'public key');
-  const signature = get(RecordTag.SIGNATURE);
-  if (signature) record.certSignature = readBytes(signature, 'certificate signature');
-  const certificate = get(RecordTag.CERTIFICATE);
-  if (certificate) record.certificate = readBytes(certificate, 'certificate');
-  const ip = get(RecordTag.IP_ADDRESS);
-  if (ip) record.ipv4 = readIp(ip);
-  const hash = get(RecordTag.CERT_HASH);
-  if (hash) record.certHash = readBytes(hash, 'certificate hash');
-  const hashAlgorithm = get(RecordTag.CERT_HASH_ALGORITHM);
-  if (hashAlgorithm) record.certHashAlgorithm = readUInt(hashAlgorithm, 'certificate hash algorithm', 1);
+  const seen = new Set<number>([RecordTag.LENGTH]);
+  for (const e of elements) {
+    if (seen.has(e.tag)) continue; // the first occurrence counts; repeats stay in `elements`
+    seen.add(e.tag);
+    readField(record, e);
+  }
   return record;
+}
+
+function readField(record: TrustRecord, e: Element): void {
+  switch (e.tag) {
+    case RecordTag.DNS_NAME:
+      record.dnsName = readString(e);
+      break;
+    case RecordTag.SUBJECT:
+      record.subject = readString(e);
+      break;
+    case RecordTag.ROLE:
+      record.role = readUInt(e, 'function', 2, 1);
+      break;
+    case RecordTag.ISSUER:
+      record.issuer = readString(e);
+      break;
+    case RecordTag.SERIAL:
+      record.serial = readBytes(e, 'serial number');
+      break;
+    case RecordTag.PUBLIC_KEY:
+      record.publicKey = readBytes(e, 'public key');
+      break;
+    case RecordTag.SIGNATURE:
+      record.certSignature = readBytes(e, 'certificate signature');
+      break;
+    case RecordTag.CERTIFICATE:
+      record.certificate = readBytes(e, 'certificate');
+      break;
+    case RecordTag.IP_ADDRESS:
+      record.ipv4 = readIp(e);
+      break;
+    case RecordTag.CERT_HASH:
+      record.certHash = readBytes(e, 'certificate hash');
+      break;
+    case RecordTag.CERT_HASH_ALGORITHM:
+      record.certHashAlgorithm = readUInt(e, 'certificate hash algorithm', 1);
+      break;
+  }
 }

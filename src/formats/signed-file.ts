@@ -16,7 +16,7 @@ export interface BuildSignedFileOptions {
 }
 
 /** A signed TFTP file (`.sgn`, header 1.0) wrapping `body` unchanged. */
-export function buildSignedFile(options: BuildSignedFileOptions): Promise<Buffer> {
+export async function buildSignedFile(options: BuildSignedFileOptions): Promise<Buffer> {
   return signFile(
     {
       version: { major: 1, minor: 0 },

@@ -46,7 +46,7 @@ export function readElement(buf: Buffer, offset: number, bound: Bound, options: 
   const length = buf.readUInt16BE(offset + 1);
   const valueEnd = offset + ELEMENT_HEADER + length;
   if (valueEnd > bound.end) {
-    const where = bound.end >= buf.length && bound.name === 'the file' ? 'runs past the end of the file' : `overruns ${bound.name}`;
+    const where = bound.name === 'the file' ? 'runs past the end of the file' : `overruns ${bound.name}`;
     throw new FormatError(`element tag ${tag} of length ${length} ${where} (ends at byte ${valueEnd}, limit ${bound.end})`, offset);
   }
   const value = buf.subarray(offset + ELEMENT_HEADER, valueEnd);

@@ -1,11 +1,10 @@
 import type { HashAlgorithm } from '../crypto/hash';
 import type { Signer } from '../crypto/signer';
-import { certificateInfo, type CertificateInfo } from '../crypto/certificate';
+import { certificateInfo } from '../crypto/certificate';
 import { OpenctlError } from '../util/errors';
-import { sameDn } from './dn';
 import { Role, type DnStyle, type RecordSpec, type TrustListKind, type TrustRecord, type Version } from './model';
 import { recordFromSpec, type ExtraElement } from './record-build';
-import { extraHeaderElements, nowSeconds, signFile } from './signing';
+import { checkSigningKey, extraHeaderElements, nowSeconds, signFile } from './signing';
 import { encodeElements } from './tlv';
 
 export interface BuildTrustListOptions {
@@ -28,8 +27,9 @@ export async function buildTrustList(options: BuildTrustListOptions): Promise<Bu
   checkFilenameKind(options.kind, options.filename);
   const dnStyle = options.dnStyle ?? 'comma';
   const signerInfo = certificateInfo(options.signer.certificate);
+  checkSigningKey(options.signer, signerInfo); // refuse a 3072-bit key before any record is built
   const records = options.records.map((r) => (isTrustRecord(r) ? r : recordFromSpec(r, { dnStyle })));
-  if (!records.some((r) => isSignerSast(r, options.signer.certificate, signerInfo))) {
+  if (!records.some((r) => isSignerSast(r, options.signer.certificate))) {
     records.unshift(recordFromSpec({ role: Role.SAST, certificate: Buffer.from(options.signer.certificate) }, { dnStyle }, signerInfo));
   }
   const payload = Buffer.concat(records.map((r) => encodeElements(r.elements)));
@@ -52,11 +52,9 @@ export function isTrustRecord(r: RecordSpec | TrustRecord): r is TrustRecord {
   return 'elements' in r && Array.isArray(r.elements);
 }
 
-/** A SAST record for the signer: same certificate, or (record without one) same issuer and serial. */
-function isSignerSast(record: TrustRecord, certificate: Uint8Array, info: CertificateInfo): boolean {
-  if (record.role !== Role.SAST) return false;
-  if (record.certificate) return Buffer.from(certificate).equals(record.certificate);
-  return !!record.serial && record.serial.equals(info.serial) && !!record.issuer && sameDn(record.issuer, info.issuer);
+/** A SAST record carrying the signer's certificate (a hash-only record cannot verify the signature). */
+function isSignerSast(record: TrustRecord, certificate: Uint8Array): boolean {
+  return record.role === Role.SAST && !!record.certificate && Buffer.from(certificate).equals(record.certificate);
 }
 
 /** Readers tell CTL from ITL by this name: refuse one that says the other kind. */

@@ -3,9 +3,60 @@
  * base64 or hex strings, dates as ISO strings. Requests are declared with their validators in contract.ts; these
  * are the responses and event payloads.
  */
-import type { FileReport } from '../inspect/report';
 
-export type { FileReport };
+/**
+ * The Inspect screen's report: the shape of src/inspect/report.ts's FileReport (what `openctl show --json` prints),
+ * restated here so that the renderer's type check does not pull Node-side modules in. The service returns
+ * buildReport()'s value as this type, so the compiler catches any drift.
+ */
+export interface ElementRowView {
+  offset: number;
+  tag: number;
+  name: string;
+  length: number;
+  value?: string;
+  depth: number;
+}
+
+export interface FileReport {
+  file: string;
+  kind: 'ctl' | 'itl' | 'signed' | 'encrypted';
+  size: number;
+  md5: string;
+  sha1: string;
+  header: {
+    version: string;
+    headerLength: number;
+    signerVersion?: string;
+    signer: { subject: string; issuer: string; serial: string };
+    digest: string;
+    signatureAlgorithm: number;
+    modulusBits?: number;
+    signatureLength: number;
+    filename: string;
+    timestamp: number;
+    timestampIso: string;
+    encryption?: { keyBits: number; padCount: number; plaintextDigestAlgorithm: string; plaintextDigest: string };
+  };
+  rows: ElementRowView[];
+  records?: Array<{
+    index: number;
+    offset: number;
+    length: number;
+    role?: number;
+    roleName?: string;
+    dnsName?: string;
+    subject?: string;
+    issuer?: string;
+    serial?: string;
+    ipv4?: string;
+    certificateSha1?: string;
+    signedTheFile: boolean;
+    rows: ElementRowView[];
+  }>;
+  body?: { length: number; sha1: string };
+  verdict: { checked: boolean; valid?: boolean; reason: string; signerRecord?: number };
+}
 
 export type GuiMode = 'electron' | 'web';
 
@@ -126,6 +177,8 @@ export interface RecordView {
   certificate?: CertView;
   /** Where the record comes from: "token eToken-A", "file ccm.pem", "current CTL"... */
   source: string;
+  /** The CTL builder's draft record this comes from (undefined for the signer's SAST record added automatically). */
+  draftIndex?: number;
 }
 
 export interface CtlPreview {
@@ -197,8 +250,10 @@ export interface BatchState {
   status: BatchStatus;
   source: string;
   output: string;
+  /** Files finished: signed, unchanged, failed, and those done before a resume. */
   done: number;
   failed: number;
+  /** Of `done`, the files an interrupted run had already done. */
   skipped: number;
   /** Known once the walk has finished. */
   total?: number;

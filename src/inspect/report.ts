@@ -141,7 +141,7 @@ function headerRows(elements: Element[], depth = 0): ElementRow[] {
   ]);
 }
 
-function recordValue(e: Element): string | undefined {
+function recordValue(e: Element, sha1Of: (b: Buffer) => string): string | undefined {
   switch (e.tag) {
     case 1:
     case 4:
@@ -154,7 +154,7 @@ function recordValue(e: Element): string | undefined {
     case 6:
       return colonHex(e.value);
     case 9:
-      return `${sha1Hex(e.value).toUpperCase()} (SHA1 Hash HEX)`;
+      return `${sha1Of(e.value).toUpperCase()} (SHA1 Hash HEX)`;
     case 10:
       return e.value.length === 4 ? Array.from(e.value).join('.') : hex(e.value);
     case 11:
@@ -170,6 +170,9 @@ function recordValue(e: Element): string | undefined {
 }
 
 function recordReport(record: TrustRecord, index: number, signerIndex: number | undefined): RecordReport {
+  // The certificate is hashed once, for the record's summary and its CERTIFICATE row alike.
+  const certificateSha1 = record.certificate && sha1Hex(record.certificate);
+  const sha1Of = (b: Buffer) => (certificateSha1 !== undefined && b.equals(record.certificate!) ? certificateSha1 : sha1Hex(b));
   return {
     index,
     offset: record.offset,
@@ -185,7 +188,7 @@ function recordReport(record: TrustRecord, index: number, signerIndex: number | 
     publicKeyLength: record.publicKey?.length,
     signatureLength: record.certSignature?.length,
     certificateLength: record.certificate?.length,
-    certificateSha1: record.certificate && sha1Hex(record.certificate),
+    certificateSha1,
     certHash: record.certHash && hex(record.certHash),
     certHashAlgorithm:
       record.certHashAlgorithm === undefined ? undefined : (hashFromCode(record.certHashAlgorithm) ?? String(record.certHashAlgorithm)),
@@ -196,7 +199,7 @@ function recordReport(record: TrustRecord, index: number, signerIndex: number | 
       tag: e.tag,
       name: RECORD_TAG_NAMES[e.tag] ?? `TAG${e.tag}`,
       length: e.value.length,
-      value: recordValue(e),
+      value: recordValue(e, sha1Of),
       depth: 0,
     })),
   };

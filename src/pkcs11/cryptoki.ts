@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as pkcs11js from 'pkcs11js';
-import { CryptokiError, rvOf } from './errors';
+import { CryptokiError, mechanismName, rvOf } from './errors';
 import { traceCall } from './trace';
 
 export type Handle = Buffer;
@@ -54,14 +54,14 @@ export class Cryptoki {
     this.lib.close();
   }
 
-  private call<T>(fn: string, slotId: number | undefined, thunk: () => T): T {
+  private call<T>(fn: string, slotId: number | undefined, thunk: () => T, detail?: string): T {
     const started = performance.now();
     try {
       const result = thunk();
-      traceCall(this.name, fn, slotId, 'CKR_OK', performance.now() - started);
+      traceCall(this.name, fn, slotId, 'CKR_OK', performance.now() - started, detail);
       return result;
     } catch (err) {
-      throw this.failure(fn, slotId, err, started);
+      throw this.failure(fn, slotId, err, started, detail);
     }
   }
 
@@ -76,10 +76,11 @@ export class Cryptoki {
     }
   }
 
-  private failure(fn: string, slotId: number | undefined, err: unknown, started: number): unknown {
+  private failure(fn: string, slotId: number | undefined, err: unknown, started: number, detail?: string): unknown {
     const rv = rvOf(err);
     const wrapped = rv === undefined ? err : new CryptokiError(fn, rv);
-    traceCall(this.name, fn, slotId, rv === undefined ? `error (${(err as Error).message})` : (wrapped as CryptokiError).rvName, performance.now() - started);
+    const outcome = rv === undefined ? `error (${(err as Error).message.split('\n')[0]})` : (wrapped as CryptokiError).rvName;
+    traceCall(this.name, fn, slotId, outcome, performance.now() - started, detail);
     return wrapped;
   }
 
@@ -186,6 +187,10 @@ export class Cryptoki {
     );
   }
 
+  destroyObject(session: Handle, object: Handle): void {
+    this.call('C_DestroyObject', this.slotOfSession(session), () => this.lib.C_DestroyObject(session, object));
+  }
+
   createObject(session: Handle, template: Template): Handle {
     return this.call('C_CreateObject', this.slotOfSession(session), () => this.lib.C_CreateObject(session, template));
   }
@@ -208,7 +213,7 @@ export class Cryptoki {
   }
 
   signInit(session: Handle, mechanism: number, key: Handle): void {
-    this.call('C_SignInit', this.slotOfSession(session), () => this.lib.C_SignInit(session, { mechanism }, key));
+    this.call('C_SignInit', this.slotOfSession(session), () => this.lib.C_SignInit(session, { mechanism }, key), mechanismName(mechanism));
   }
 
   /** C_Sign on libuv's thread pool: a slow token never blocks the event loop. */

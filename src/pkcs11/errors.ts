@@ -9,6 +9,18 @@ const RV_NAMES: ReadonlyMap<number, string> = (() => {
   return names;
 })();
 
+const MECHANISM_NAMES: ReadonlyMap<number, string> = (() => {
+  const names = new Map<number, string>();
+  for (const [name, value] of Object.entries(pkcs11js as unknown as Record<string, unknown>)) {
+    if (name.startsWith('CKM_') && typeof value === 'number' && !names.has(value)) names.set(value, name);
+  }
+  return names;
+})();
+
+export function mechanismName(mechanism: number): string {
+  return MECHANISM_NAMES.get(mechanism) ?? `CKM_0x${mechanism.toString(16)}`;
+}
+
 export function rvName(rv: number): string {
   return RV_NAMES.get(rv) ?? `CKR_0x${rv.toString(16).padStart(8, '0')}`;
 }

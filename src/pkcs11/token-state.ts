@@ -1,6 +1,7 @@
-import type { Handle } from './cryptoki';
+import { TokenError } from '../util/errors';
+import { ckText, type Handle } from './cryptoki';
 import type { Pkcs11Module } from './registry';
-import { GONE_RVS, isRv } from './errors';
+import { CryptokiError, GONE_RVS, isRv } from './errors';
 
 /** Sessions signing at once on one token: libuv's default thread pool size; a USB token serialises anyway. */
 const MAX_SIGNING_SESSIONS = 4;
@@ -39,6 +40,17 @@ export class TokenState {
 
   get ck() {
     return this.module.ck;
+  }
+
+  retain(): this {
+    this.users += 1;
+    return this;
+  }
+
+  /** The last user closes the sessions, and with them the login. */
+  release(): void {
+    this.users -= 1;
+    if (this.users <= 0) this.close();
   }
 
   /** The session that lives as long as the token is in use: logins and object searches go through it. */
@@ -115,6 +127,29 @@ export class TokenState {
       this.poolLimit = Math.min(MAX_SIGNING_SESSIONS, tokenLimit);
     }
     return this.poolLimit;
+  }
+
+  /** Is this very token (same slot, same serial) still there? Asked after a failure. */
+  present(): boolean {
+    try {
+      if (!this.ck.getSlotList(true).includes(this.slotId)) return false;
+      return ckText(this.ck.getTokenInfo(this.slotId).serialNumber) === this.serial;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The error to report for a failed call: a token that is gone is reported as removed whatever the module
+   * answered (SoftHSM says CKR_OBJECT_HANDLE_INVALID or CKR_GENERAL_ERROR, others CKR_DEVICE_ERROR...).
+   */
+  failure(err: unknown, during: string): Error {
+    if (!this.present()) {
+      this.close();
+      return new TokenError(`token ${this.label} was removed ${during}`);
+    }
+    if (err instanceof CryptokiError) return new TokenError(`token ${this.label}: ${err.fn} failed ${during} (${err.rvName})`);
+    return err instanceof Error ? err : new Error(String(err));
   }
 
   /** Close every session: the module logs the token out with the last one. */

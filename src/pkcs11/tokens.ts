@@ -172,9 +172,9 @@ export function certificateSummary(der: Buffer): CertificateSummary | undefined 
   }
 }
 
-/** node:crypto prints one attribute per line; a listing wants the usual one-line form. */
+/** node:crypto prints one attribute per line, in certificate order; a listing wants one line. */
 function commaDn(lines: string): string {
-  return lines.split('\n').filter((l) => l.length > 0).reverse().join(',');
+  return lines.split('\n').filter((l) => l.length > 0).join(',');
 }
 
 interface FoundObject {

@@ -16,9 +16,11 @@ export function pkcs11Trace(): TraceSink | undefined {
   return (globalThis as TraceHolder)[TRACE_KEY];
 }
 
-export function traceCall(module: string, fn: string, slotId: number | undefined, rv: string, ms: number): void {
+/** `detail` is for public facts only (a mechanism name), never an argument that could hold a secret. */
+export function traceCall(module: string, fn: string, slotId: number | undefined, rv: string, ms: number, detail?: string): void {
   const sink = pkcs11Trace();
   if (!sink) return;
   const slot = slotId === undefined ? '' : ` slot=${slotId}`;
-  sink(`pkcs11: ${module} ${fn}${slot} -> ${rv} (${ms < 10 ? ms.toFixed(2) : ms.toFixed(0)} ms)`);
+  const extra = detail ? ` ${detail}` : '';
+  sink(`pkcs11: ${module} ${fn}${slot}${extra} -> ${rv} (${ms < 10 ? ms.toFixed(2) : ms.toFixed(0)} ms)`);
 }

@@ -9,3 +9,4 @@ export { preflight, preflightFleet, downloadOrder, type PreflightResult, type Fl
 export { warningsFor, EXPIRY_WARNING_DAYS, ITL_WARNING_BYTES, ITL_LIMIT_BYTES } from './warnings';
 export { diffTrustLists, type TrustListDiff, type RecordView, type RecordChange, type DiffInput } from './diff';
 export { isRollbackItl, TRUST_LIST_SIGNER_ROLES } from './records';
+export { renderPreflight, renderFleet, renderDiff, renderVerdict, renderHolding, renderTvs } from './render';

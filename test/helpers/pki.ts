@@ -1,12 +1,12 @@
 import 'reflect-metadata';
-import { webcrypto, randomBytes, X509Certificate } from 'node:crypto';
+import { webcrypto, randomBytes, X509Certificate, createPrivateKey, privateEncrypt, constants, type KeyObject } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as x509 from '@peculiar/x509';
 import type { Signer } from '../../src/crypto/signer';
-import { pemSignerFromText } from '../../src/crypto/pem-signer';
+import { digestInfo, type HashAlgorithm } from '../../src/crypto/hash';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 export interface MakeCertOptions {
   /** Common name; the subject is `CN=<cn>,O=<o>,OU=<ou>`. */
@@ -41,7 +41,7 @@ export interface TestCert {
 export async function makeCert(options: MakeCertOptions): Promise<TestCert> {
   const keyBits = options.keyBits ?? 2048;
   const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: keyBits };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const subject = `CN=${options.cn},O=${options.o ?? 'openctl test'},OU=${options.ou ?? 'UC'}`;
   const serial = options.serialHex ?? positiveSerial();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -58,7 +58,7 @@ export async function makeCert(options: MakeCertOptions): Promise<TestCert> {
   const certDer = Buffer.from(cert.rawData);
   const certPem = toPem('CERTIFICATE', certDer);
   const bundlePem = keyPem + certPem;
-  const signer = pemSignerFromText(bundlePem, `test:${options.cn}`);
+  const signer = new KeySigner(certDer, createPrivateKey(keyPem), keyBits, `test:${options.cn}`);
   return {
     cn: options.cn,
     subject,
@@ -95,4 +95,21 @@ function positiveSerial(): string {
 export function toPem(label: string, der: Buffer): string {
   const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
+}
+
+/**
+ * A Signer over an in-memory key, independent of the product's PEM signer so that tests check the product's
+ * files against a second implementation: RSA PKCS#1 v1.5 type-1 padding over the DigestInfo, as CKM_RSA_PKCS.
+ */
+class KeySigner implements Signer {
+  constructor(
+    readonly certificate: Buffer,
+    private readonly key: KeyObject,
+    readonly keyBits: number,
+    readonly description: string,
+  ) {}
+
+  async sign(digest: Uint8Array, hash: HashAlgorithm): Promise<Uint8Array> {
+    return privateEncrypt({ key: this.key, padding: constants.RSA_PKCS1_PADDING }, digestInfo(hash, digest));
+  }
 }

@@ -38,13 +38,14 @@ interface BuildOptions extends SignerOptions {
   json?: boolean;
 }
 
+/** New records are grouped by role in this order (CUCM's ITL order: SAST, TFTP-capable, TVS, CAPF). */
 const ROLE_OPTIONS: Array<[keyof BuildOptions, string, number]> = [
   ['sast', '--sast', Role.SAST],
   ['ccm', '--ccm', Role.CCM],
   ['ccmTftp', '--ccm-tftp', Role.CCM_TFTP],
   ['tftp', '--tftp', Role.TFTP],
-  ['capf', '--capf', Role.CAPF],
   ['tvs', '--tvs', Role.TVS],
+  ['capf', '--capf', Role.CAPF],
   ['appServer', '--app-server', Role.APP_SERVER],
 ];
 

@@ -114,7 +114,7 @@ export async function saveCluster(file: string, draft: ClusterDraft, overwrite: 
   const target = path.resolve(file);
   const certDir = path.join(path.dirname(target), 'certs');
   const materialise = async (c: DraftCert, stem: string): Promise<string> => {
-    if (c.source) return path.resolve(path.dirname(target), c.source);
+    if (c.source) return isUri(c.source) ? c.source : path.resolve(path.dirname(target), c.source);
     if (!c.der) throw new OpenctlError(`${stem}: no certificate`);
     const der = Buffer.from(c.der, 'base64');
     const pem = `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;

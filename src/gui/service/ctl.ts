@@ -11,7 +11,7 @@ import { certView } from './certs';
 import { readTrustListSource } from './inspect';
 import type { TokenAccess } from './token-access';
 
-type Planned = { record: TrustRecord | RecordSpec; source: string };
+type Planned = { record: TrustRecord | RecordSpec; source: string; draftIndex?: number };
 
 function isSpec(r: TrustRecord | RecordSpec): r is RecordSpec {
   return !('elements' in r);
@@ -33,6 +33,7 @@ function recordView(index: number, planned: Planned): RecordView {
     serialHex: isSpec(r) ? cert?.serialHex : r.serial?.toString('hex'),
     certificate: cert,
     source: planned.source,
+    draftIndex: planned.draftIndex,
   };
 }
 
@@ -67,17 +68,17 @@ async function plan(draft: CtlDraft): Promise<{ planned: Planned[]; current?: Tr
   const planned: Planned[] = [];
   const seen = new Set<string>();
   let dropped = 0;
-  for (const r of draft.records) {
+  for (const [draftIndex, r] of draft.records.entries()) {
     if (r.from === 'current') {
       if (!current) throw new OpenctlError('a record is kept from the current CTL, but no current CTL is open');
       const record = current.records[r.index];
       if (!record) throw new OpenctlError(`the current CTL has no record ${r.index + 1}`);
       const key = certKey(record.role, record.certificate);
       if (key) seen.add(key);
-      planned.push({ record, source: 'current CTL' });
+      planned.push({ record, source: 'current CTL', draftIndex });
     }
   }
-  for (const r of draft.records) {
+  for (const [draftIndex, r] of draft.records.entries()) {
     if (r.from !== 'certificate') continue;
     const certificate = Buffer.from(r.certificate, 'base64');
     const key = certKey(r.role, certificate)!;
@@ -86,7 +87,11 @@ async function plan(draft: CtlDraft): Promise<{ planned: Planned[]; current?: Tr
       continue;
     }
     seen.add(key);
-    planned.push({ record: { role: r.role, certificate, dnsName: r.dnsName || undefined, ipv4: r.ipv4 || undefined }, source: r.source });
+    planned.push({
+      record: { role: r.role, certificate, dnsName: r.dnsName || undefined, ipv4: r.ipv4 || undefined },
+      source: r.source,
+      draftIndex,
+    });
   }
   return { planned, current, dropped };
 }
@@ -121,7 +126,8 @@ export async function previewCtl(draft: CtlDraft, tokens: TokenAccess): Promise<
           message: `a CTL needs at least two SAST certificates (it has ${sastCount}): losing the only token would lock the cluster; add SAST from another token`,
         },
   );
-  if (signerCert && !planned.some(({ record }) => record.role === Role.SAST && record.certificate?.equals(signerCert!))) {
+  const signerAdded = signerCert && !planned.some(({ record }) => record.role === Role.SAST && record.certificate?.equals(signerCert!));
+  if (signerAdded) {
     checks.push({ level: 'ok', message: `the signer's certificate is added as a SAST record (${tokens.describe(draft.signerTokenId!)})` });
   }
   if (current && signerCert) {
@@ -140,7 +146,9 @@ export async function previewCtl(draft: CtlDraft, tokens: TokenAccess): Promise<
     checks.push({ level: 'warning', message: 'no CCM+TFTP or TFTP record: phones will not be able to verify signed configs' });
   }
   if (dropped > 0) checks.push({ level: 'warning', message: `${dropped} repeated record(s) will be written once` });
-  const views = planned.map((p, i) => recordView(i, p));
+  const views = [...planned, ...(signerAdded ? [{ record: { role: Role.SAST, certificate: signerCert! }, source: `signer ${tokens.describe(draft.signerTokenId!)}` }] : [])].map(
+    (p, i) => recordView(i, p),
+  );
   for (const view of views) {
     const c = view.certificate;
     if (c?.expiry === 'expired') checks.push({ level: 'warning', message: `record ${view.index + 1} (${view.roleName}): certificate expired on ${c.notAfter.slice(0, 10)}` });
@@ -162,15 +170,20 @@ export async function signCtl(
   const { planned, current } = await plan(draft);
   const target = path.resolve(output);
   const signer = await tokens.signerFor(signerTokenId);
-  const bytes = await buildTrustList({
-    kind: 'ctl',
-    records: planned.map((p) => p.record),
-    signer,
-    hash: draft.hash ?? current?.header.hash ?? 'sha1',
-    signerVersion: draft.signerVersion ? { major: 1, minor: draft.signerVersion === '1.1' ? 1 : 0 } : current?.header.signerVersion,
-    filename: path.basename(target),
-    dnStyle: draft.dnStyle ?? 'comma',
-  });
+  let bytes: Buffer;
+  try {
+    bytes = await buildTrustList({
+      kind: 'ctl',
+      records: planned.map((p) => p.record),
+      signer,
+      hash: draft.hash ?? current?.header.hash ?? 'sha1',
+      signerVersion: draft.signerVersion ? { major: 1, minor: draft.signerVersion === '1.1' ? 1 : 0 } : current?.header.signerVersion,
+      filename: path.basename(target),
+      dnStyle: draft.dnStyle ?? 'comma',
+    });
+  } finally {
+    await signer.close?.();
+  }
   // Never write a list that does not verify: phones would reject it and keep the old one.
   const built = parseTrustList(bytes, { kind: 'ctl', file: target });
   const verdict = verifyTrustListSelf(built);

@@ -2,7 +2,8 @@ import { parseFile, parseTrustList } from '../../formats';
 import type { ParsedFile, TrustList, TrustListKind } from '../../formats/model';
 import { TFTP_CAPABLE_ROLES } from '../../formats/model';
 import { verifyAgainstTrustLists, verifyTrustListSelf, type Verdict } from '../../crypto/verify';
-import { buildReport, type FileReport } from '../../inspect/report';
+import { buildReport } from '../../inspect/report';
+import type { FileReport } from '../types';
 import type { FileSource } from '../contract';
 import { readSource } from './files';
 
@@ -30,7 +31,7 @@ export async function inspectFile(source: FileSource, trust?: FileSource, kind?:
   } else if (parsed.kind === 'ctl' || parsed.kind === 'itl') {
     verdict = verifyTrustListSelf(parsed);
   }
-  const report = buildReport(name, parsed, verdict);
+  const report: FileReport = buildReport(name, parsed, verdict);
   if (!verdict) report.verdict.reason = 'not checked: choose the CTL or ITL that phones hold to check this file against';
   return report;
 }

@@ -1,0 +1,171 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { BatchState } from '../../../src/gui/types';
+import { useApp } from '../context';
+import { Badge, ErrorLine, Section } from '../components/basics';
+import { PathField } from '../components/file-picker';
+import { errorMessage, formatDuration } from '../util';
+
+type Hash = 'sha1' | 'sha256' | 'sha512';
+
+function Progress({ state }: { state: BatchState }) {
+  const total = state.total;
+  const processed = state.done;
+  const label = total !== undefined ? `${processed} of ${total} files` : `${processed} files (still counting)`;
+  return (
+    <div class="batch-progress" data-testid="batch-progress" data-status={state.status}>
+      <label for="batch-bar">Progress</label>
+      <progress id="batch-bar" max={total && total > 0 ? total : undefined} value={total !== undefined ? processed : undefined} aria-valuetext={label} />
+      <p aria-live="polite">
+        {label} · {state.filesPerSecond.toFixed(1)} files/s · ETA {state.status === 'running' ? formatDuration(state.etaSeconds) : '—'} · {state.failed} failed
+        {state.skipped ? ` · ${state.skipped} done before resuming` : ''}
+      </p>
+    </div>
+  );
+}
+
+export function BatchScreen() {
+  const { api, tokens, notify, login } = useApp();
+  const [source, setSource] = useState('');
+  const [output, setOutput] = useState('');
+  const [signerKind, setSignerKind] = useState<'token' | 'pem'>('token');
+  const [tokenId, setTokenId] = useState<string>();
+  const [pem, setPem] = useState('');
+  const [digest, setDigest] = useState<Hash>('sha1');
+  const [state, setState] = useState<BatchState>();
+  const [error, setError] = useState<string>();
+
+  useEffect(() => {
+    const off = api.on('batch', setState);
+    api.batchState({}).then(setState, () => undefined);
+    return off;
+  }, [api]);
+
+  const signers = tokens.tokens.filter((t) => t.sast);
+  const token = signers.find((t) => t.id === tokenId);
+  const running = state?.status === 'running';
+
+  const start = async (resume: boolean) => {
+    setError(undefined);
+    if (signerKind === 'token' && token && !token.loggedIn) {
+      login(token);
+      return;
+    }
+    try {
+      const signer = signerKind === 'token' ? { tokenId: tokenId ?? '' } : { pem: pem.trim() };
+      setState(await api.batchStart({ source: source.trim(), output: output.trim(), signer, digest, resume }));
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+  };
+  const cancel = async () => {
+    try {
+      setState(await api.batchCancel({}));
+    } catch (err) {
+      notify(errorMessage(err), 'error');
+    }
+  };
+  const ready = source.trim() && output.trim() && (signerKind === 'token' ? Boolean(token) : Boolean(pem.trim()));
+
+  return (
+    <div class="screen">
+      <h2 tabIndex={-1}>Batch</h2>
+      <p class="muted">Sign every config under a folder into an output folder (NAME.sgn), resumable after an interruption.</p>
+      <Section title="Job" id="batch-job">
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void start(false);
+          }}
+        >
+          <PathField label="Source folder" name="batch-source" kind="folder" value={source} onChange={setSource} />
+          <PathField label="Output folder" name="batch-output" kind="folder" value={output} onChange={setOutput} />
+          <fieldset>
+            <legend>Signer</legend>
+            <label class="check-row">
+              <input type="radio" name="batch-signer-kind" checked={signerKind === 'token'} onChange={() => setSignerKind('token')} />
+              A token
+            </label>
+            {signerKind === 'token' && (
+              <div class="field">
+                <label for="batch-token">Token</label>
+                <select id="batch-token" value={tokenId ?? ''} onChange={(e) => setTokenId((e.target as HTMLSelectElement).value || undefined)}>
+                  <option value="">Choose a token</option>
+                  {signers.map((t) => (
+                    <option key={t.id} value={t.id}>
+                      {t.label}
+                      {t.loggedIn ? ' (logged in)' : ''}
+                    </option>
+                  ))}
+                </select>
+              </div>
+            )}
+            <label class="check-row">
+              <input type="radio" name="batch-signer-kind" checked={signerKind === 'pem'} onChange={() => setSignerKind('pem')} />
+              A PEM file with key and certificate (the TFTP server's CallManager key)
+            </label>
+            {signerKind === 'pem' && (
+              <div class="field">
+                <label for="batch-pem">PEM file (path)</label>
+                <input id="batch-pem" type="text" value={pem} autocomplete="off" spellcheck={false} onInput={(e) => setPem((e.target as HTMLInputElement).value)} />
+              </div>
+            )}
+          </fieldset>
+          <div class="field">
+            <label for="batch-digest">Digest</label>
+            <select id="batch-digest" value={digest} onChange={(e) => setDigest((e.target as HTMLSelectElement).value as Hash)}>
+              <option value="sha1">SHA-1 (every phone)</option>
+              <option value="sha256">SHA-256</option>
+              <option value="sha512">SHA-512 (newer phones only)</option>
+            </select>
+          </div>
+          <div class="actions">
+            <button type="submit" class="primary" disabled={!ready || running}>
+              Start
+            </button>
+            <button type="button" disabled={!ready || running} onClick={() => void start(true)}>
+              Resume
+            </button>
+            <button type="button" disabled={!running} onClick={() => void cancel()}>
+              Cancel
+            </button>
+          </div>
+        </form>
+        <ErrorLine message={error} />
+      </Section>
+      {state && state.status !== 'idle' && (
+        <Section
+          title="Progress"
+          id="batch-status"
+          actions={
+            <Badge tone={state.status === 'done' ? (state.failed ? 'warn' : 'ok') : state.status === 'running' ? 'info' : 'error'}>{state.status}</Badge>
+          }
+        >
+          <Progress state={state} />
+          {state.message && <p role="status">{state.message}</p>}
+          {state.status === 'cancelled' && <p>Cancelled: choose Resume to finish the job without signing completed files again.</p>}
+          {state.errors.length > 0 && (
+            <div class="table-wrap">
+              <table data-testid="batch-errors">
+                <caption>Files that failed ({state.failed})</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">File</th>
+                    <th scope="col">Problem</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {state.errors.map((e, i) => (
+                    <tr key={i}>
+                      <td class="mono">{e.file}</td>
+                      <td>{e.message}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </Section>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,42 @@
+import { promises as fs } from 'node:fs';
+import type { HashAlgorithm } from '../crypto/hash';
+
+/** One line of `OUT_DIR/.openctl/audit.jsonl`: one signature. */
+export interface AuditRecord {
+  time: string;
+  /** SHA-256 fingerprint of the signing certificate. */
+  signer: string;
+  /** Serial of the token that made the signature (absent for a PEM key). */
+  token?: string;
+  /** The signed file, relative to OUT_DIR (or the ITL path for `batch itl`). */
+  file: string;
+  hash: HashAlgorithm;
+  /** Hex digest that was signed. */
+  digest: string;
+  job: string;
+}
+
+/**
+ * The append-only audit log: opened in append mode, never truncated or rewritten, across every job that writes
+ * to the folder. Each group's lines are flushed before the group enters the journal, so every file the journal
+ * names has its signature in the log (a signature lost in a crash, redone on resume, can appear twice).
+ */
+export class AuditLog {
+  private constructor(private readonly handle: fs.FileHandle) {}
+
+  static async open(file: string): Promise<AuditLog> {
+    return new AuditLog(await fs.open(file, 'a', 0o644));
+  }
+
+  async append(records: AuditRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    let text = '';
+    for (const r of records) text += `${JSON.stringify(r)}\n`;
+    await this.handle.write(text);
+    await this.handle.datasync();
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+  }
+}

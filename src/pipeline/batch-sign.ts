@@ -1,0 +1,477 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createHash, randomUUID } from 'node:crypto';
+import type { HashAlgorithm } from '../crypto/hash';
+import { certificateInfo } from '../crypto/certificate';
+import type { DnStyle } from '../formats/model';
+import { syncDirectory, TEMP_MARKER } from '../util/atomic-write';
+import { ExitCode, OpenctlError } from '../util/errors';
+import { AuditLog, type AuditRecord } from './audit';
+import { PemBackend, type SigningBackend } from './backend';
+import { Committer } from './committer';
+import { indexDeviceCertificates } from './device-certs';
+import { BatchEvents, type BatchFailure, type BatchSummary } from './events';
+import { encryptedOutputOf } from './file-job';
+import { mustBeXml, phoneMacOf } from './file-checks';
+import { chooseFlusher, type FlushMode } from './flusher-choice';
+import { Journal, readJournal, settingsDiff, type JobHeader, type JobSettings, type ManifestEntry } from './journal';
+import { readManifestEntries, writeManifest } from './manifest';
+import { ProgressMeter } from './progress';
+import type { FileResult, FileTask, WorkerInit } from './protocol';
+import { acquireLock, statePaths } from './state-files';
+import { checkSignerTrusted } from './trust-check';
+import { countFiles, walkFiles, type WalkOptions } from './walk';
+import { WorkerPool } from './worker-pool';
+import { SignedFileTemplate } from './signed-template';
+import { loadNativeCore } from './native-core';
+
+export type BatchSigner =
+  /** A PEM file with key and certificate: every worker thread loads it and signs on its own core. */
+  | { pem: string }
+  /** An opened backend (PKCS#11 tokens, the native pool): the main thread signs the workers' digests. */
+  | { backend: SigningBackend };
+
+export interface BatchSignOptions {
+  source: string;
+  out: string;
+  signer: BatchSigner;
+  digest?: HashAlgorithm;
+  /** Worker threads (default: one per core). */
+  jobs?: number;
+  include?: string[];
+  exclude?: string[];
+  /** Folder of phone certificates: configs of those phones are encrypted. */
+  encryptWith?: string;
+  /** CTL/ITL files that must vouch for the signer. */
+  trust?: string[];
+  /** Header timestamp of every file (default: the job's start). */
+  timestamp?: number;
+  dnStyle?: DnStyle;
+  resume?: boolean;
+  incremental?: boolean;
+  prune?: boolean;
+  signal?: AbortSignal;
+  events?: BatchEvents;
+  /** Tuning (benchmarks and tests). */
+  groupSize?: number;
+  groupDelayMs?: number;
+  chunkSize?: number;
+  flush?: FlushMode;
+  /** syncfs of the native addon, when loaded. */
+  nativeSyncfs?: (fd: number) => void | Promise<void>;
+}
+
+const fingerprintOf = (der: Uint8Array) => createHash('sha256').update(der).digest('hex');
+
+/**
+ * `openctl batch sign`: every matching file under `source` becomes `out/<same path>.sgn` (and, for a phone with a
+ * certificate in `encryptWith`, `NAME.enc.sgn` plus its stub `NAME.sgn`). Resolves to the summary whatever
+ * happened to single files; rejects (OpenctlError) only when the batch cannot start, or on a bug.
+ */
+export async function batchSign(options: BatchSignOptions): Promise<BatchSummary> {
+  const started = Date.now();
+  const events = options.events ?? new BatchEvents();
+  const source = path.resolve(options.source);
+  const out = path.resolve(options.out);
+  await checkFolders(source, out);
+  const hash = options.digest ?? 'sha1';
+
+  const backend: SigningBackend = 'pem' in options.signer ? await PemBackend.load(options.signer.pem) : options.signer.backend;
+  backend.onTokenLost = (description, err) => events.emit('warning', `${description} stopped (${err.message}); the other tokens carry on`);
+  const fingerprint = fingerprintOf(backend.certificate);
+  const signerInfo = certificateInfo(backend.certificate);
+  if (options.trust?.length) {
+    const check = await checkSignerTrusted(backend.certificate, options.trust);
+    for (const file of check.notIn) events.emit('warning', `${file} does not list the signer: phones holding only it would reject the files`);
+  }
+  const deviceCerts = options.encryptWith ? await indexDeviceCertificates(options.encryptWith) : undefined;
+
+  await fs.mkdir(out, { recursive: true });
+  const paths = statePaths(out);
+  const unlock = await acquireLock(paths);
+  const closers: Array<() => Promise<unknown>> = [unlock];
+  try {
+    const settings: JobSettings = {
+      source,
+      signer: fingerprint,
+      digest: hash,
+      timestamp: options.timestamp ?? Math.floor(started / 1000),
+      include: options.include ?? [],
+      exclude: options.exclude ?? [],
+      encryptWith: options.encryptWith ? path.resolve(options.encryptWith) : undefined,
+      incremental: options.incremental ?? false,
+    };
+
+    // The journal: a new job, or the interrupted one this run finishes.
+    const previousJob = await readJournal(paths.journal);
+    let journal: Journal;
+    let resumed = false;
+    if (previousJob && !options.resume) {
+      throw new OpenctlError(
+        `${out} holds an interrupted batch (started ${previousJob.header.startedAt}): run again with --resume to finish it, or delete ${paths.journal} to start over`,
+      );
+    }
+    if (previousJob) {
+      const differ = settingsDiff(previousJob.header, settings);
+      if (options.timestamp !== undefined && options.timestamp !== previousJob.header.timestamp) differ.push('--timestamp');
+      if (differ.length > 0) {
+        throw new OpenctlError(`--resume: the interrupted batch in ${out} was started with another ${differ.join(', ')}; give the same options, or delete ${paths.journal} to start over`);
+      }
+      settings.timestamp = previousJob.header.timestamp;
+      journal = await Journal.reopen(paths.journal, previousJob.header);
+      resumed = true;
+    } else {
+      if (options.resume) events.emit('warning', `${out}: no interrupted batch to resume; starting a new one`);
+      const header: JobHeader = { type: 'job', version: 1, jobId: randomUUID(), startedAt: new Date(started).toISOString(), ...settings };
+      journal = await Journal.create(paths.journal, header);
+    }
+    closers.push(() => journal.close());
+    const jobId = journal.header.jobId;
+    await removeTempFiles(out);
+
+    // What the journal already holds, and which output belongs to which source (name collisions).
+    const done = new Set<string>();
+    const claimed = new Map<string, string>();
+    if (previousJob) {
+      for await (const entry of previousJob.entries()) {
+        done.add(entry.source);
+        for (const o of entry.outputs) claimed.set(o.file.toLowerCase(), entry.source);
+      }
+    }
+    const previousManifest = new Map<string, ManifestEntry>();
+    if (settings.incremental) {
+      for await (const entry of readManifestEntries(paths.manifest)) previousManifest.set(entry.source, entry);
+    }
+
+    const audit = await AuditLog.open(paths.audit);
+    closers.push(() => audit.close());
+    const nativeSyncfs = options.nativeSyncfs ?? nativeSyncfsIfBuilt();
+    const flusher = await chooseFlusher(out, options.flush ?? 'auto', nativeSyncfs);
+    closers.push(() => flusher.close());
+
+    const failures: BatchFailure[] = [];
+    const counts = { signed: 0, kept: 0, failed: 0 };
+    const fail = (file: string, problem: string) => {
+      failures.push({ source: file, problem });
+      counts.failed += 1;
+      if (events.listenerCount('file') > 0) events.emit('file', { source: file, status: 'failed', problem });
+    };
+
+    const committer = new Committer({
+      outRoot: out,
+      flusher,
+      journal,
+      audit,
+      groupSize: options.groupSize ?? 2048,
+      maxDelayMs: options.groupDelayMs ?? 1000,
+      onFailed: (file, problem) => {
+        counts.signed -= 1;
+        fail(file, problem);
+      },
+      onCommitted: (files) => events.emit('commit', { files, committed: meter.committed(files) }),
+    });
+    // After a failure, the open group's temp files go (a normal end commits them first: nothing left to remove).
+    closers.push(() => committer.discard());
+
+    const onResults = (results: FileResult[]) => {
+      const time = new Date().toISOString();
+      for (const r of results) {
+        if (r.status === 'signed') {
+          counts.signed += 1;
+          const entry: ManifestEntry = {
+            source: r.source,
+            sourceSha256: r.sourceSha256,
+            signer: fingerprint,
+            digest: hash,
+            deviceCertSha256: r.deviceCertSha256,
+            outputs: r.outputs.map((o) => ({ file: o.file, sha256: o.sha256, size: o.size, kind: o.kind })),
+            signedAt: time,
+          };
+          const records: AuditRecord[] = r.outputs.map((o) => ({
+            time,
+            signer: fingerprint,
+            token: o.tokenSerial,
+            file: o.file,
+            hash,
+            digest: o.digest,
+            job: jobId,
+          }));
+          committer.add(entry, r.outputs.map((o) => ({ tmp: o.tmp, target: path.join(out, o.file) })), records);
+          if (events.listenerCount('file') > 0) events.emit('file', { source: r.source, status: 'signed', outputs: r.outputs.map((o) => o.file) });
+        } else if (r.status === 'kept') {
+          counts.kept += 1;
+          const entry = previousManifest.get(r.source) as ManifestEntry;
+          committer.add(entry, [], []);
+          if (events.listenerCount('file') > 0) events.emit('file', { source: r.source, status: 'kept', outputs: r.outputs.map((o) => o.file) });
+        } else if (r.status === 'failed') {
+          fail(r.source, r.problem);
+        }
+      }
+    };
+
+    const jobs = Math.max(1, options.jobs ?? os.availableParallelism());
+    const template = await SignedFileTemplate.derive(backend, hash, options.dnStyle);
+    if (!template) events.emit('warning', 'the fast header template did not match buildSignedFile: signing through the generic builder');
+    const init: WorkerInit = {
+      certificate: backend.certificate,
+      keyBits: backend.keyBits,
+      description: backend.description,
+      pem: backend.workerPem,
+      hash,
+      timestamp: settings.timestamp,
+      dnStyle: options.dnStyle,
+      template: template?.parts(),
+      srcRoot: source,
+      outRoot: out,
+    };
+    const remote = backend.workerPem === undefined;
+    const pool = await WorkerPool.start({ jobs, depth: remote ? 4 : 2, init, backend, onResults });
+    closers.push(() => pool.close());
+
+    const meter = new ProgressMeter(events, counts, done.size);
+    closers.push(async () => meter.stop());
+    events.emit('start', {
+      jobId,
+      resumed,
+      alreadyDone: done.size,
+      jobs,
+      backend: backend.kind,
+      signer: backend.description,
+      flusher: flusher.name,
+    });
+
+    const walkOptions: WalkOptions = {
+      include: settings.include,
+      exclude: settings.exclude,
+      skipDirs: isInside(out, source) ? [out] : [],
+    };
+    const counting = new AbortController();
+    const onAbort = () => counting.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    closers.push(async () => {
+      counting.abort();
+      options.signal?.removeEventListener('abort', onAbort);
+    });
+    countFiles(source, walkOptions, counting.signal).then(
+      (n) => {
+        if (!counting.signal.aborted) meter.setTotal(n);
+      },
+      () => undefined,
+    );
+
+    // The walk feeds the workers in chunks; submit and room() block while the queues are full.
+    const chunkSize = options.chunkSize ?? (remote ? 64 : 32);
+    const stopReason = (): string | undefined =>
+      options.signal?.aborted ? 'interrupted' : pool.signerError ? pool.signerError.message : undefined;
+    let chunk: FileTask[] = [];
+    for await (const entry of walkFiles(source, walkOptions)) {
+      if (stopReason()) break;
+      if (done.has(entry.rel)) continue;
+      const task = makeTask(entry.rel, deviceCerts, previousManifest, fingerprint, hash);
+      const collision = task.outputs.map((o) => claimed.get(o.toLowerCase())).find((owner) => owner !== undefined);
+      if (collision !== undefined) {
+        fail(entry.rel, `name collision: ${task.outputs.join(' and ')} would replace the output of ${collision}`);
+        continue;
+      }
+      for (const o of task.outputs) claimed.set(o.toLowerCase(), entry.rel);
+      chunk.push(task.task);
+      if (chunk.length >= chunkSize) {
+        await committer.room();
+        await pool.submit(chunk);
+        chunk = [];
+      }
+    }
+    if (!stopReason()) await pool.submit(chunk);
+    await pool.drain();
+    if (pool.error) throw pool.error;
+    await committer.finish();
+
+    const stopped = stopReason();
+    let pruned = 0;
+    let manifestFile: string | undefined;
+    let outputs = 0;
+    if (!stopped) {
+      const result = await finishJob({ out, paths, journal, jobId, settings, signerInfo, backend, counts, failures, prune: options.prune ?? false });
+      pruned = result.pruned;
+      outputs = result.outputs;
+      manifestFile = paths.manifest;
+    }
+    const elapsedMs = Date.now() - started;
+    const processed = counts.signed + counts.kept + counts.failed;
+    const summary: BatchSummary = {
+      jobId,
+      source,
+      out,
+      resumed,
+      complete: !stopped,
+      stopped,
+      total: done.size + processed,
+      ...counts,
+      alreadyDone: done.size,
+      pruned,
+      outputs,
+      elapsedMs,
+      filesPerSecond: elapsedMs > 0 ? (processed * 1000) / elapsedMs : 0,
+      backend: backend.kind,
+      jobs,
+      flusher: flusher.name,
+      failures,
+      manifest: manifestFile,
+      exitCode: stopped
+        ? stopped === 'interrupted'
+          ? ExitCode.Interrupted
+          : ((pool.signerError as OpenctlError).exitCode ?? ExitCode.Token)
+        : counts.failed > 0
+          ? ExitCode.Rejected
+          : ExitCode.Ok,
+    };
+    meter.stop();
+    events.emit('end', summary);
+    return summary;
+  } finally {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    if ('pem' in options.signer) await backend.close();
+  }
+}
+
+function nativeSyncfsIfBuilt(): ((fd: number) => Promise<void>) | undefined {
+  const core = loadNativeCore();
+  return core ? (fd) => core.syncfs(fd) : undefined;
+}
+
+interface PlannedTask {
+  task: FileTask;
+  outputs: string[];
+}
+
+function makeTask(
+  rel: string,
+  deviceCerts: Map<string, string> | undefined,
+  previousManifest: Map<string, ManifestEntry>,
+  fingerprint: string,
+  hash: HashAlgorithm,
+): PlannedTask {
+  const output = `${rel}.sgn`;
+  const mac = deviceCerts ? phoneMacOf(rel) : undefined;
+  const deviceCert = mac ? deviceCerts?.get(mac) : undefined;
+  const task: FileTask = { source: rel, output, xml: mustBeXml(rel), deviceCert };
+  const previous = previousManifest.get(rel);
+  if (previous && previous.signer === fingerprint && previous.digest === hash) {
+    task.previous = { sourceSha256: previous.sourceSha256, deviceCertSha256: previous.deviceCertSha256, outputs: previous.outputs };
+  }
+  return { task, outputs: deviceCert ? [encryptedOutputOf(output), output] : [output] };
+}
+
+async function checkFolders(source: string, out: string): Promise<void> {
+  const stat = await fs.stat(source).catch(() => undefined);
+  if (!stat) throw new OpenctlError(`${source}: no such folder`);
+  if (!stat.isDirectory()) throw new OpenctlError(`${source}: not a folder (batch sign takes a folder of files to sign)`);
+  if (source === out) throw new OpenctlError(`--out ${out}: must differ from the source folder (outputs go beside nothing they could replace)`);
+  if (isInside(source, out)) throw new OpenctlError(`--out ${out}: the source folder cannot be inside the output folder's state`);
+  const outStat = await fs.stat(out).catch(() => undefined);
+  if (outStat && !outStat.isDirectory()) throw new OpenctlError(`--out ${out}: not a folder`);
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/** Temp files of an interrupted run (kill -9, power loss): never renamed, never journaled, removed. */
+export async function removeTempFiles(dir: string): Promise<number> {
+  let removed = 0;
+  const visit = async (folder: string): Promise<void> => {
+    let handle;
+    try {
+      handle = await fs.opendir(folder, { bufferSize: 256 });
+    } catch {
+      return;
+    }
+    for await (const entry of handle) {
+      const abs = path.join(folder, entry.name);
+      if (entry.isDirectory()) await visit(abs);
+      else if (entry.name.startsWith(TEMP_MARKER)) {
+        await fs.rm(abs, { force: true });
+        removed += 1;
+      }
+    }
+  };
+  await visit(dir);
+  return removed;
+}
+
+interface FinishOptions {
+  out: string;
+  paths: ReturnType<typeof statePaths>;
+  journal: Journal;
+  jobId: string;
+  settings: JobSettings;
+  signerInfo: { subject: string };
+  backend: SigningBackend;
+  counts: { signed: number; kept: number; failed: number };
+  failures: BatchFailure[];
+  prune: boolean;
+}
+
+/**
+ * The job is done: the manifest is the journal's entries plus what an earlier manifest lists and this job did
+ * not touch (outputs of other sources still in place); `--prune` removes the outputs whose source is gone. Once
+ * the manifest is durable the journal goes: a later `--resume` has nothing to finish.
+ */
+async function finishJob(o: FinishOptions): Promise<{ pruned: number; outputs: number }> {
+  const inJob = new Set<string>();
+  let outputs = 0;
+  let pruned = 0;
+  const journalContents = await readJournal(o.paths.journal);
+  async function* entries(): AsyncGenerator<ManifestEntry> {
+    if (journalContents) {
+      for await (const entry of journalContents.entries()) {
+        if (inJob.has(entry.source)) continue;
+        inJob.add(entry.source);
+        outputs += entry.outputs.length;
+        yield entry;
+      }
+    }
+    for await (const old of readManifestEntries(o.paths.manifest)) {
+      if (inJob.has(old.source)) continue;
+      const sourceGone = !(await exists(path.join(o.settings.source, old.source)));
+      if (sourceGone && o.prune) {
+        for (const output of old.outputs) await fs.rm(path.join(o.out, output.file), { force: true });
+        pruned += 1;
+        continue;
+      }
+      const present = await Promise.all(old.outputs.map((x) => exists(path.join(o.out, x.file))));
+      if (!present.every(Boolean)) continue;
+      inJob.add(old.source);
+      outputs += old.outputs.length;
+      yield old;
+    }
+  }
+  await writeManifest(
+    o.paths.manifest,
+    {
+      format: 'openctl-batch-manifest',
+      version: 1,
+      job: o.jobId,
+      completedAt: new Date().toISOString(),
+      source: o.settings.source,
+      signer: { fingerprint: o.settings.signer, subject: o.signerInfo.subject, description: o.backend.description },
+      digest: o.settings.digest,
+      summary: { ...o.counts },
+      failures: o.failures,
+    },
+    entries(),
+  );
+  await o.journal.close();
+  await fs.rm(o.paths.journal, { force: true });
+  await syncDirectory(o.paths.dir);
+  return { pruned, outputs };
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.stat(file).then(
+    () => true,
+    () => false,
+  );
+}

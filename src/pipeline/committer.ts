@@ -1,0 +1,147 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { describeWriteError } from '../util/atomic-write';
+import type { AuditLog, AuditRecord } from './audit';
+import type { Flusher } from './flush';
+import { inParallel } from './flush';
+import type { Journal, ManifestEntry } from './journal';
+
+interface Rename {
+  tmp: string;
+  target: string;
+}
+
+interface Group {
+  entries: ManifestEntry[];
+  /** Per entry: its temp files (none for an entry kept as is). */
+  renames: Rename[][];
+  audit: AuditRecord[][];
+}
+
+export interface CommitterOptions {
+  outRoot: string;
+  flusher: Flusher;
+  journal: Journal;
+  audit: AuditLog;
+  /** Files per group. */
+  groupSize: number;
+  /** A group never waits longer than this for more files. */
+  maxDelayMs: number;
+  onFailed: (source: string, problem: string) => void;
+  onCommitted: (files: number) => void;
+}
+
+const emptyGroup = (): Group => ({ entries: [], renames: [], audit: [] });
+
+/**
+ * Durability in groups. A group's temp files are flushed (one syncfs), renamed into place, the renames flushed,
+ * the group's signatures appended to the audit log, and only then the group appended to the journal. A crash at
+ * any point leaves every journaled file whole on disk; unjournaled ones are signed again by `--resume`, and
+ * their leftover temp files removed.
+ */
+export class Committer {
+  private open = emptyGroup();
+  private committing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private roomWaiters: Array<() => void> = [];
+  private failure: Error | undefined;
+  private committingCount = 0;
+
+  constructor(private readonly options: CommitterOptions) {}
+
+  add(entry: ManifestEntry, renames: Rename[], audit: AuditRecord[]): void {
+    this.open.entries.push(entry);
+    this.open.renames.push(renames);
+    this.open.audit.push(audit);
+    if (this.open.entries.length >= this.options.groupSize) this.kick();
+    else this.timer ??= setTimeout(() => this.kick(), this.options.maxDelayMs);
+  }
+
+  /** Files signed but not yet durable. */
+  get pending(): number {
+    return this.open.entries.length + this.committingCount;
+  }
+
+  /** Wait while two groups' worth of files wait for their commit (the bounded queue behind the workers). */
+  async room(): Promise<void> {
+    if (this.failure) throw this.failure;
+    while (this.pending >= 2 * this.options.groupSize) {
+      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+      if (this.failure) throw this.failure;
+    }
+  }
+
+  /** Commit what is open and wait for every commit to end. */
+  async finish(): Promise<void> {
+    while (this.committing || this.open.entries.length > 0) {
+      if (!this.committing) this.kick();
+      await this.committing;
+    }
+    if (this.failure) throw this.failure;
+  }
+
+  /** The temp files of the open group (after a fatal error: removed instead of committed). */
+  async discard(): Promise<void> {
+    const group = this.open;
+    this.open = emptyGroup();
+    await inParallel(group.renames.flat(), 16, (r) => fs.rm(r.tmp, { force: true }));
+  }
+
+  private kick(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.committing || this.open.entries.length === 0 || this.failure) return;
+    const group = this.open;
+    this.open = emptyGroup();
+    this.committingCount = group.entries.length;
+    this.committing = this.commit(group)
+      .catch((err: Error) => {
+        this.failure ??= err;
+      })
+      .finally(() => {
+        this.committing = undefined;
+        this.committingCount = 0;
+        this.wake();
+        if (this.open.entries.length >= this.options.groupSize) this.kick();
+        else if (this.open.entries.length > 0) this.timer ??= setTimeout(() => this.kick(), this.options.maxDelayMs);
+      });
+  }
+
+  private wake(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    waiters.forEach((w) => w());
+  }
+
+  private async commit(group: Group): Promise<void> {
+    const { flusher } = this.options;
+    const temps = group.renames.flat();
+    const folders = new Set(temps.map((r) => path.dirname(r.target)));
+    if (temps.length > 0) await flusher.flush(temps.map((r) => r.tmp), new Set());
+
+    const failed = new Set<number>();
+    await inParallel(
+      group.renames.map((renames, index) => ({ renames, index })),
+      32,
+      async ({ renames, index }) => {
+        for (const r of renames) {
+          try {
+            await fs.rename(r.tmp, r.target);
+          } catch (err) {
+            failed.add(index);
+            await fs.rm(r.tmp, { force: true });
+            this.options.onFailed(group.entries[index].source, describeWriteError(r.target, err).message);
+          }
+        }
+      },
+    );
+    if (temps.length > 0) await flusher.flush([], folders);
+
+    const entries = group.entries.filter((_, i) => !failed.has(i));
+    await this.options.audit.append(group.audit.filter((_, i) => !failed.has(i)).flat());
+    await this.options.journal.append(entries);
+    this.options.onCommitted(entries.length);
+  }
+}

@@ -1,0 +1,79 @@
+import { EventEmitter } from 'node:events';
+import type { BackendKind } from './backend';
+
+export interface BatchStart {
+  jobId: string;
+  resumed: boolean;
+  /** Files the journal already holds (a resumed job does not sign them again). */
+  alreadyDone: number;
+  jobs: number;
+  backend: BackendKind;
+  signer: string;
+  flusher: string;
+}
+
+export interface FileOutcome {
+  source: string;
+  status: 'signed' | 'kept' | 'failed';
+  outputs?: string[];
+  problem?: string;
+}
+
+export interface BatchProgress {
+  /** Files finished in this job (signed + kept + failed, including those done before a resume). */
+  done: number;
+  signed: number;
+  kept: number;
+  failed: number;
+  /** Total files to do, once the counting walk has finished. */
+  total?: number;
+  elapsedMs: number;
+  /** Over the last few seconds. */
+  filesPerSecond: number;
+  etaSeconds?: number;
+}
+
+export interface BatchFailure {
+  source: string;
+  problem: string;
+}
+
+export interface BatchSummary {
+  jobId: string;
+  source: string;
+  out: string;
+  resumed: boolean;
+  complete: boolean;
+  /** Why the batch stopped early: `interrupted` (Ctrl-C) or the signer's message (a token removed...). */
+  stopped?: string;
+  total: number;
+  signed: number;
+  kept: number;
+  failed: number;
+  alreadyDone: number;
+  pruned: number;
+  outputs: number;
+  elapsedMs: number;
+  filesPerSecond: number;
+  backend: BackendKind;
+  jobs: number;
+  flusher: string;
+  failures: BatchFailure[];
+  manifest?: string;
+  exitCode: number;
+}
+
+export interface BatchEventMap {
+  start: [BatchStart];
+  /** The counting walk finished: the total for the ETA. */
+  total: [number];
+  file: [FileOutcome];
+  progress: [BatchProgress];
+  /** A group of files is durable and in the journal. */
+  commit: [{ files: number; committed: number }];
+  warning: [string];
+  end: [BatchSummary];
+}
+
+/** What the CLI (progress bar, JSON lines) and the GUI subscribe to. */
+export class BatchEvents extends EventEmitter<BatchEventMap> {}

@@ -1,0 +1,290 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import type { HashAlgorithm } from '../crypto/hash';
+import type { Signer } from '../crypto/signer';
+import { readCertificates } from '../crypto/certificate';
+import { buildEncryptedConfig, buildEncryptedStub, buildSignedFile } from '../formats';
+import type { DnStyle } from '../formats/model';
+import { describeWriteError, TEMP_MARKER } from '../util/atomic-write';
+import { OpenctlError } from '../util/errors';
+import { looksLikeXml, readProblem } from './file-checks';
+import type { FileResult, FileTask, OutputKind, OutputRecord, PendingOutput, SignReply } from './protocol';
+import type { SignedFileTemplate, SignDigestSync } from './signed-template';
+
+/** How a worker gets signatures: from a key of its own (synchronously) or from the main thread. */
+export interface WorkerSigning {
+  identity: Pick<Signer, 'certificate' | 'keyBits' | 'description'>;
+  signSync?: SignDigestSync;
+  signAsync(digest: Buffer, hash: HashAlgorithm): Promise<SignReply>;
+}
+
+export interface FileJobOptions {
+  srcRoot: string;
+  outRoot: string;
+  hash: HashAlgorithm;
+  timestamp: number;
+  dnStyle?: DnStyle;
+  template?: SignedFileTemplate;
+  signing: WorkerSigning;
+}
+
+/** Thrown through a file's build when the signer (not the file) stopped: the file is left for the resume. */
+export class SignerStopped extends Error {}
+
+interface Built {
+  file: Buffer;
+  digest: Buffer;
+  tokenSerial?: string;
+}
+
+const sha256Hex = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+/**
+ * One source file from bytes on disk to signed temp files beside their final names (renamed later, in
+ * groups, by the main thread once their bytes are durable). Per-file problems become a `failed` result;
+ * only a stopped signer escapes, as `interrupted`.
+ */
+export class FileJob {
+  /** Reused by the synchronous path (one file at a time): no allocation, no garbage per file. */
+  private readBuffer = Buffer.allocUnsafe(256 * 1024);
+  private writeBuffer = Buffer.allocUnsafe(256 * 1024);
+  private readonly temps = new TempNames();
+
+  constructor(private readonly options: FileJobOptions) {}
+
+  /** Synchronous when the worker holds the key and the file is a plain `.sgn`: no promise per file. */
+  run(task: FileTask): FileResult | Promise<FileResult> {
+    const sync = !task.deviceCert && this.options.template !== undefined && this.options.signing.signSync !== undefined;
+    let source: Buffer;
+    try {
+      const file = path.join(this.options.srcRoot, task.source);
+      source = sync ? this.readReusing(file) : fs.readFileSync(file);
+    } catch (err) {
+      return { source: task.source, status: 'failed', problem: readProblem(err) };
+    }
+    if (source.length === 0) return { source: task.source, status: 'failed', problem: 'empty file' };
+    if (task.xml && !looksLikeXml(source)) {
+      return { source: task.source, status: 'failed', problem: 'not XML (a .xml file a phone parses must be XML)' };
+    }
+    const sourceSha256 = sha256Hex(source);
+    let deviceCert: Buffer | undefined;
+    let deviceCertSha256: string | undefined;
+    if (task.deviceCert) {
+      try {
+        deviceCert = readCertificates(fs.readFileSync(task.deviceCert))[0];
+        if (!deviceCert) throw new Error('no certificate in the file');
+      } catch (err) {
+        return { source: task.source, status: 'failed', problem: `phone certificate ${task.deviceCert}: ${(err as Error).message}` };
+      }
+      deviceCertSha256 = sha256Hex(deviceCert);
+    }
+    const kept = this.unchanged(task, sourceSha256, deviceCertSha256);
+    if (kept) return { source: task.source, status: 'kept', sourceSha256, deviceCertSha256, outputs: kept };
+
+    const { template, timestamp } = this.options;
+    const signSync = this.options.signing.signSync;
+    if (sync && template && signSync) {
+      try {
+        if (this.writeBuffer.length < source.length + 4096) this.writeBuffer = Buffer.allocUnsafe(2 * source.length + 4096);
+        const built = template.build(source, basename(task.output), timestamp, signSync, this.writeBuffer);
+        return this.written(task, sourceSha256, undefined, [['signed', task.output, built]]);
+      } catch (err) {
+        return this.failure(task, err);
+      }
+    }
+    return this.runAsync(task, source, sourceSha256, deviceCert, deviceCertSha256);
+  }
+
+  private async runAsync(
+    task: FileTask,
+    source: Buffer,
+    sourceSha256: string,
+    deviceCert: Buffer | undefined,
+    deviceCertSha256: string | undefined,
+  ): Promise<FileResult> {
+    try {
+      if (!deviceCert) {
+        const built = await this.signed(source, basename(task.output));
+        return this.written(task, sourceSha256, undefined, [['signed', task.output, built]]);
+      }
+      const encryptedName = encryptedOutputOf(task.output);
+      const encrypted = await this.withSigner((signer) =>
+        buildEncryptedConfig({
+          plaintext: source,
+          filename: basename(encryptedName),
+          signer,
+          deviceCertificate: deviceCert,
+          hash: this.options.hash,
+          timestamp: this.options.timestamp,
+          dnStyle: this.options.dnStyle,
+        }),
+      );
+      const stubBody = Buffer.from(buildEncryptedStub(source.toString('utf8'), deviceCert), 'utf8');
+      const stub = await this.signed(stubBody, basename(task.output));
+      return this.written(task, sourceSha256, deviceCertSha256, [
+        ['encrypted', encryptedName, encrypted],
+        ['stub', task.output, stub],
+      ]);
+    } catch (err) {
+      return this.failure(task, err);
+    }
+  }
+
+  private async signed(body: Buffer, filename: string): Promise<Built> {
+    const { template, signing, timestamp, hash, dnStyle } = this.options;
+    if (template) {
+      const prepared = template.prepare(body, filename, timestamp);
+      const reply = await signing.signAsync(prepared.digest, hash);
+      return { file: template.complete(prepared, reply.signature as Uint8Array), digest: prepared.digest, tokenSerial: reply.tokenSerial };
+    }
+    return this.withSigner((signer) => buildSignedFile({ body, filename, signer, hash, timestamp, dnStyle }));
+  }
+
+  /** Run a formats builder with a Signer that records the digest and the token that signed it. */
+  private async withSigner(build: (signer: Signer) => Promise<Buffer>): Promise<Built> {
+    const { signing } = this.options;
+    let digest: Buffer | undefined;
+    let tokenSerial: string | undefined;
+    const signer: Signer = {
+      ...signing.identity,
+      sign: async (d, hash) => {
+        digest = Buffer.from(d);
+        const reply = await signing.signAsync(digest, hash);
+        tokenSerial = reply.tokenSerial;
+        return reply.signature as Uint8Array;
+      },
+    };
+    const file = await build(signer);
+    return { file, digest: digest ?? Buffer.alloc(0), tokenSerial };
+  }
+
+  /** Read a whole file into the reused buffer (grown when a file is larger). */
+  private readReusing(file: string): Buffer {
+    const fd = fs.openSync(file, 'r');
+    try {
+      let length = 0;
+      for (;;) {
+        if (length === this.readBuffer.length) {
+          const bigger = Buffer.allocUnsafe(this.readBuffer.length * 2);
+          this.readBuffer.copy(bigger, 0, 0, length);
+          this.readBuffer = bigger;
+        }
+        const n = fs.readSync(fd, this.readBuffer, length, this.readBuffer.length - length, null);
+        if (n === 0) return this.readBuffer.subarray(0, length);
+        length += n;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** `--incremental`: same source, same phone certificate, and every recorded output still holds its bytes. */
+  private unchanged(task: FileTask, sourceSha256: string, deviceCertSha256: string | undefined): OutputRecord[] | undefined {
+    const previous = task.previous;
+    if (!previous || previous.sourceSha256 !== sourceSha256 || previous.deviceCertSha256 !== deviceCertSha256) return undefined;
+    const expected = deviceCertSha256 ? [encryptedOutputOf(task.output), task.output] : [task.output];
+    const files = previous.outputs.map((o) => o.file);
+    if (files.length !== expected.length || !expected.every((f) => files.includes(f))) return undefined;
+    for (const output of previous.outputs) {
+      try {
+        if (sha256Hex(fs.readFileSync(path.join(this.options.outRoot, output.file))) !== output.sha256) return undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    return previous.outputs;
+  }
+
+  private written(
+    task: FileTask,
+    sourceSha256: string,
+    deviceCertSha256: string | undefined,
+    files: Array<[OutputKind, string, Built]>,
+  ): FileResult {
+    const outputs: PendingOutput[] = [];
+    try {
+      for (const [kind, rel, built] of files) {
+        const tmp = writeTemp(path.join(this.options.outRoot, rel), built.file, this.temps);
+        outputs.push({
+          file: rel,
+          tmp,
+          kind,
+          sha256: sha256Hex(built.file),
+          size: built.file.length,
+          digest: built.digest.toString('hex'),
+          tokenSerial: built.tokenSerial,
+        });
+      }
+    } catch (err) {
+      for (const o of outputs) fs.rmSync(o.tmp, { force: true });
+      return { source: task.source, status: 'failed', problem: (err as Error).message };
+    }
+    return { source: task.source, status: 'signed', sourceSha256, deviceCertSha256, outputs };
+  }
+
+  private failure(task: FileTask, err: unknown): FileResult {
+    if (err instanceof SignerStopped) return { source: task.source, status: 'interrupted' };
+    const message = err instanceof OpenctlError ? err.message : `cannot sign: ${(err as Error)?.message ?? String(err)}`;
+    return { source: task.source, status: 'failed', problem: message };
+  }
+}
+
+/** `NAME.sgn` -> `NAME.enc.sgn` (the encrypted config beside its stub). */
+export function encryptedOutputOf(output: string): string {
+  return `${output.slice(0, -'.sgn'.length)}.enc.sgn`;
+}
+
+function basename(rel: string): string {
+  return rel.slice(rel.lastIndexOf('/') + 1);
+}
+
+/**
+ * Temp names `<TEMP_MARKER><name>.<random per thread><counter>`: unique without a random draw per file (the
+ * exclusive create would catch a clash anyway), and recognisable by the marker for cleaning after a crash.
+ */
+export class TempNames {
+  private readonly prefix = randomBytes(5).toString('hex');
+  private counter = 0;
+
+  next(target: string): string {
+    this.counter += 1;
+    return path.join(path.dirname(target), `${TEMP_MARKER}${path.basename(target)}.${this.prefix}${this.counter.toString(36)}`);
+  }
+}
+
+/** Temp file in the target's folder (created on first use), never fsynced here: the group commit does it. */
+export function writeTemp(target: string, data: Buffer, names: TempNames): string {
+  const tmp = names.next(target);
+  let fd: number;
+  try {
+    fd = openExclusive(tmp);
+  } catch (err) {
+    throw describeWriteError(target, err);
+  }
+  try {
+    let written = 0;
+    while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written);
+    fs.closeSync(fd);
+  } catch (err) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      /* already closed */
+    }
+    fs.rmSync(tmp, { force: true });
+    throw describeWriteError(target, err);
+  }
+  return tmp;
+}
+
+function openExclusive(file: string): number {
+  const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
+  try {
+    return fs.openSync(file, flags, 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    return fs.openSync(file, flags, 0o644);
+  }
+}

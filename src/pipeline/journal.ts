@@ -1,0 +1,163 @@
+import { createReadStream, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import type { HashAlgorithm } from '../crypto/hash';
+import { syncDirectory } from '../util/atomic-write';
+import { OpenctlError } from '../util/errors';
+import type { OutputRecord } from './protocol';
+
+/** One source's outputs, as the journal and the manifest record them. */
+export interface ManifestEntry {
+  source: string;
+  sourceSha256: string;
+  /** SHA-256 fingerprint of the signing certificate (lower-case hex). */
+  signer: string;
+  digest: HashAlgorithm;
+  /** Set for an encrypted config: the phone certificate it was encrypted for. */
+  deviceCertSha256?: string;
+  outputs: OutputRecord[];
+  /** When it was signed (an entry kept by `--incremental` keeps its first date). */
+  signedAt: string;
+}
+
+/** What a job was started with: a resume must use the same, or it would mix two jobs in one folder. */
+export interface JobSettings {
+  source: string;
+  signer: string;
+  digest: HashAlgorithm;
+  timestamp: number;
+  include: string[];
+  exclude: string[];
+  encryptWith?: string;
+  incremental: boolean;
+}
+
+export interface JobHeader extends JobSettings {
+  type: 'job';
+  version: 1;
+  jobId: string;
+  startedAt: string;
+}
+
+interface GroupLine {
+  type: 'files';
+  entries: ManifestEntry[];
+}
+
+/**
+ * The job's journal, `OUT_DIR/.openctl/journal.jsonl`: a header line, then one line per committed group.
+ * A group is appended only after its files were renamed into place and flushed, and the append itself is
+ * flushed before the next group starts, so the journal never names a file whose bytes are not on disk.
+ */
+export class Journal {
+  private constructor(
+    private readonly handle: fs.FileHandle,
+    readonly file: string,
+    readonly header: JobHeader,
+  ) {}
+
+  static async create(file: string, header: JobHeader): Promise<Journal> {
+    const handle = await fs.open(file, 'wx', 0o644);
+    try {
+      await handle.write(`${JSON.stringify(header)}\n`);
+      await handle.sync();
+      await syncDirectory(path.dirname(file));
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    return new Journal(handle, file, header);
+  }
+
+  /** Reopen for appending after `readJournal` checked it (and cut a torn last line). */
+  static async reopen(file: string, header: JobHeader): Promise<Journal> {
+    return new Journal(await fs.open(file, 'a'), file, header);
+  }
+
+  async append(entries: ManifestEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const line: GroupLine = { type: 'files', entries };
+    await this.handle.write(`${JSON.stringify(line)}\n`);
+    await this.handle.datasync();
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+  }
+}
+
+export interface JournalContents {
+  header: JobHeader;
+  /** Entries of the committed groups, in order. */
+  entries(): AsyncGenerator<ManifestEntry>;
+}
+
+/**
+ * Read a journal for `--resume`. A last line cut by a crash or power loss is dropped (its files are signed
+ * again) and cut off the file, so the next append starts on a clean line.
+ */
+export async function readJournal(file: string): Promise<JournalContents | undefined> {
+  let size: number;
+  try {
+    size = (await fs.stat(file)).size;
+  } catch {
+    return undefined;
+  }
+  let header: JobHeader | undefined;
+  let validLength = 0;
+  for await (const { line, end } of lines(file)) {
+    // A last line without its newline was cut short, even when what remains happens to parse.
+    const complete = end <= size;
+    let parsed: JobHeader | GroupLine;
+    try {
+      parsed = JSON.parse(line) as JobHeader | GroupLine;
+    } catch {
+      break;
+    }
+    if (!complete) break;
+    if (!header) {
+      if (parsed.type !== 'job' || parsed.version !== 1) throw new OpenctlError(`${file}: not an openctl batch journal`);
+      header = parsed;
+    }
+    validLength = end;
+  }
+  if (!header) return undefined;
+  if (validLength < size) await fs.truncate(file, validLength);
+  const journalHeader = header;
+  return {
+    header: journalHeader,
+    async *entries() {
+      let first = true;
+      for await (const { line } of lines(file)) {
+        if (first) {
+          first = false;
+          continue;
+        }
+        yield* (JSON.parse(line) as GroupLine).entries;
+      }
+    },
+  };
+}
+
+/** Lines of a file with the byte offset just past each line's newline. */
+async function* lines(file: string): AsyncGenerator<{ line: string; end: number }> {
+  const reader = readline.createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  let end = 0;
+  for await (const line of reader) {
+    end += Buffer.byteLength(line) + 1;
+    if (line.length > 0) yield { line, end };
+  }
+}
+
+/** Which settings differ between a journal and a new run (empty when it may resume). */
+export function settingsDiff(a: JobSettings, b: JobSettings): string[] {
+  const differ: string[] = [];
+  const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+  if (a.source !== b.source) differ.push(`source folder (${a.source})`);
+  if (a.signer !== b.signer) differ.push('signer certificate');
+  if (a.digest !== b.digest) differ.push(`digest (${a.digest})`);
+  if (!same(a.include, b.include) || !same(a.exclude, b.exclude)) differ.push('--include/--exclude');
+  if (a.encryptWith !== b.encryptWith) differ.push('--encrypt-with');
+  if (a.incremental !== b.incremental) differ.push('--incremental');
+  return differ;
+}

@@ -1,0 +1,78 @@
+import type { HashAlgorithm } from '../crypto/hash';
+import type { DnStyle } from '../formats/model';
+import type { TemplateParts } from './signed-template';
+
+/** The messages between the batch's main thread and its worker threads (structured clone, batched). */
+
+export interface WorkerInit {
+  /** DER of the signing certificate. */
+  certificate: Uint8Array;
+  keyBits: number;
+  description: string;
+  /** PEM text (key + certificate) when the worker signs itself; absent when signatures come from the main thread. */
+  pem?: string;
+  hash: HashAlgorithm;
+  /** Header timestamp of every file of the job (Unix seconds). */
+  timestamp: number;
+  dnStyle?: DnStyle;
+  /** The `.sgn` header template derived once by the main thread (absent: build every file with buildSignedFile). */
+  template?: TemplateParts;
+  srcRoot: string;
+  outRoot: string;
+}
+
+export type OutputKind = 'signed' | 'encrypted' | 'stub';
+
+export interface OutputRecord {
+  /** Path relative to OUT_DIR, `/`-separated. */
+  file: string;
+  sha256: string;
+  size: number;
+  kind: OutputKind;
+}
+
+/** What was written for one output and not yet committed (renamed into place). */
+export interface PendingOutput extends OutputRecord {
+  /** Absolute temp path in the output's folder. */
+  tmp: string;
+  /** Hex digest that was signed (audit log). */
+  digest: string;
+  tokenSerial?: string;
+}
+
+export interface FileTask {
+  /** Source path relative to SRC_DIR, `/`-separated. */
+  source: string;
+  /** `NAME.sgn`, relative to OUT_DIR. */
+  output: string;
+  /** The source must be XML (a phone config or XML file). */
+  xml: boolean;
+  /** Encrypt for this phone: path of its certificate; the outputs are `NAME.enc.sgn` and the stub `NAME.sgn`. */
+  deviceCert?: string;
+  /** `--incremental`: what the manifest recorded; kept as is when the source and outputs are unchanged. */
+  previous?: { sourceSha256: string; deviceCertSha256?: string; outputs: OutputRecord[] };
+}
+
+export type FileResult =
+  | { source: string; status: 'signed'; sourceSha256: string; deviceCertSha256?: string; outputs: PendingOutput[] }
+  | { source: string; status: 'kept'; sourceSha256: string; deviceCertSha256?: string; outputs: OutputRecord[] }
+  | { source: string; status: 'failed'; problem: string }
+  /** Not done and not the file's fault (the signer stopped): the resumed batch does it. */
+  | { source: string; status: 'interrupted' };
+
+export interface SignReply {
+  signature?: Uint8Array;
+  tokenSerial?: string;
+}
+
+export type ToWorker =
+  | { type: 'init'; init: WorkerInit }
+  | { type: 'chunk'; id: number; tasks: FileTask[] }
+  | { type: 'signed'; requestId: number; replies: SignReply[] }
+  | { type: 'sign-failed'; requestId: number; message: string };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'init-failed'; message: string }
+  | { type: 'sign'; requestId: number; hash: HashAlgorithm; digests: Uint8Array[] }
+  | { type: 'done'; id: number; results: FileResult[] };
