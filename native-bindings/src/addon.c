@@ -215,11 +215,17 @@ static void resolve_batch(napi_env env, batch_t *b) {
 
 static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
     (void)js_cb;
+    if (!env) {
+        /* Teardown: node may already have run tsfn_finalize (the pool is gone), and nobody waits for these
+         * promises any more. Only free what the queue held; never touch the pool. */
+        if (data != context) free_batch(data);
+        return;
+    }
     pool_t *p = context;
     pool_js_t *pj = p->js;
     if (data == p) {
         /* The last worker left: every session is closed. */
-        if (!env || pj->finished) return;
+        if (pj->finished) return;
         pool_join(p);
         pj->finished = 1;
         if (pj->close_deferred) {
@@ -232,10 +238,6 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
         return;
     }
     batch_t *b = data;
-    if (!env) { /* teardown: nobody is waiting for this promise any more */
-        free_batch(b);
-        return;
-    }
     if (--pj->pending == 0 && !pj->close_requested) napi_unref_threadsafe_function(env, pj->tsfn);
     resolve_batch(env, b);
     free_batch(b);

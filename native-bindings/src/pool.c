@@ -24,6 +24,42 @@ typedef struct module {
 static pthread_mutex_t g_modules_lock = PTHREAD_MUTEX_INITIALIZER;
 static module_t *g_modules;
 
+/* Pools with running threads. process.exit() skips node's environment clean-up and goes straight to exit(),
+ * whose destructors would unload the module under a worker still inside C_Sign: stop the workers first. */
+static pthread_mutex_t g_live_lock = PTHREAD_MUTEX_INITIALIZER;
+static pool_t *g_live;
+static pthread_once_t g_atexit_once = PTHREAD_ONCE_INIT;
+
+static void stop_live_pools(void) {
+    pthread_mutex_lock(&g_live_lock);
+    for (pool_t *p = g_live; p; p = p->live_next) {
+        pool_request_abort(p);
+        pool_join(p);
+    }
+    pthread_mutex_unlock(&g_live_lock);
+}
+
+static void register_atexit(void) { atexit(stop_live_pools); }
+
+static void live_add(pool_t *p) {
+    pthread_once(&g_atexit_once, register_atexit);
+    pthread_mutex_lock(&g_live_lock);
+    p->live_next = g_live;
+    g_live = p;
+    pthread_mutex_unlock(&g_live_lock);
+}
+
+static void live_remove(pool_t *p) {
+    pthread_mutex_lock(&g_live_lock);
+    for (pool_t **link = &g_live; *link; link = &(*link)->live_next) {
+        if (*link == p) {
+            *link = p->live_next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_live_lock);
+}
+
 static void set_error(pool_error_t *e, CK_RV rv, const char *function, const char *fmt, ...) {
     e->rv = rv;
     snprintf(e->function, sizeof e->function, "%s", function ? function : "");
@@ -269,6 +305,7 @@ pool_t *pool_open(const pool_options_t *o, pool_error_t *e) {
         return NULL;
     }
     pthread_mutex_init(&p->mutex, NULL);
+    pthread_mutex_init(&p->join_lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     p->f = module_get(o->module_path, e);
     if (!p->f || find_slot(p, o, e) != 0) goto fail;
@@ -285,6 +322,7 @@ pool_t *pool_open(const pool_options_t *o, pool_error_t *e) {
 fail:
     if (p->f) close_sessions(p);
     pthread_mutex_destroy(&p->mutex);
+    pthread_mutex_destroy(&p->join_lock);
     pthread_cond_destroy(&p->wake);
     free(p);
     return NULL;
@@ -345,6 +383,7 @@ static void *worker(void *arg) {
 int pool_start(pool_t *p, pool_notify_fn notify, void *js) {
     p->notify = notify;
     p->js = js;
+    live_add(p);
     pthread_mutex_lock(&p->mutex);
     int err = 0;
     for (size_t i = 0; i < p->n_sessions; i++) {
@@ -405,8 +444,11 @@ void pool_request_abort(pool_t *p) {
 }
 
 void pool_join(pool_t *p) {
+    /* Called from the JS thread and from exit(): whoever comes first joins, the other finds nothing to do. */
+    pthread_mutex_lock(&p->join_lock);
     for (size_t i = 0; i < p->threads_started; i++) pthread_join(p->threads[i], NULL);
     p->threads_started = 0;
+    pthread_mutex_unlock(&p->join_lock);
 }
 
 void batch_free_buffers(batch_t *b) {
@@ -423,11 +465,13 @@ void batch_free_buffers(batch_t *b) {
 }
 
 void pool_free(pool_t *p, void (*free_batch)(batch_t *)) {
+    live_remove(p);
     for (batch_t *b = p->queue_head, *next; b; b = next) {
         next = b->next;
         free_batch(b);
     }
     pthread_mutex_destroy(&p->mutex);
+    pthread_mutex_destroy(&p->join_lock);
     pthread_cond_destroy(&p->wake);
     free(p);
 }

@@ -55,6 +55,9 @@ struct pool {
 
     pool_notify_fn notify;
     void *js; /* owned by the N-API layer */
+
+    pthread_mutex_t join_lock;
+    pool_t *live_next; /* registry of pools with threads, for exit() */
 };
 
 typedef struct {

@@ -17,6 +17,8 @@ export function isInteractive(io: CliIO): boolean {
 export function readLine(io: CliIO, question: string, options: { secret?: boolean; signal?: AbortSignal } = {}): Promise<string> {
   const stdin = io.stdin as RawCapable;
   const raw = Boolean(options.secret && stdin.isTTY && typeof stdin.setRawMode === 'function');
+  // Echo goes off before the question shows, so that even a PIN typed ahead is never displayed.
+  if (raw && !options.signal?.aborted) stdin.setRawMode!(true);
   io.stderr.write(question);
   return new Promise<string>((resolve, reject) => {
     let text = '';
@@ -50,9 +52,11 @@ export function readLine(io: CliIO, question: string, options: { secret?: boolea
         } else if (ch >= ' ') text += ch;
       }
     };
-    if (options.signal?.aborted) return finish(new InterruptedError());
+    if (options.signal?.aborted) {
+      if (raw) stdin.setRawMode!(true); // finish() turns it back off
+      return finish(new InterruptedError());
+    }
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    if (raw) stdin.setRawMode!(true);
     stdin.on('data', onData);
     stdin.on('end', onEnd);
     stdin.resume();

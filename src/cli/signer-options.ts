@@ -3,7 +3,7 @@ import type { Signer } from '../crypto/signer';
 import { loadPemKeyAndCert } from '../crypto/pem-signer';
 import { OpenctlError } from '../util/errors';
 import type { CliContext } from './context';
-import { openSigner } from './signer-spec';
+import { openSigner, type SignerSpecOptions } from './signer-spec';
 
 export interface SignerOptions {
   signer?: string;
@@ -29,10 +29,16 @@ export async function resolveSigner(opts: SignerOptions, ctx: CliContext, debug:
     return loadPemKeyAndCert(opts.key, opts.cert);
   }
   if (!opts.signer) throw new OpenctlError('a signer is needed: --signer SIGNER, or --key KEY --cert CERT');
-  return openSigner(opts.signer, {
+  return openSigner(opts.signer, signerSpecOptions(ctx, opts, debug));
+}
+
+/** How token prompts behave for this run: a person at a terminal can be asked for a PIN or a token. */
+export function signerSpecOptions(ctx: CliContext, opts: { wait?: boolean }, debug: boolean): SignerSpecOptions {
+  return {
     io: ctx.io,
     interactive: Boolean(ctx.io.stdin.isTTY && ctx.io.stderr.isTTY),
     noWait: opts.wait === false,
     debug,
-  });
+    signal: ctx.signal,
+  };
 }

@@ -153,7 +153,6 @@ export function nativeCoreStatus(): NativeCoreStatus {
     cached = { status: { available: false, addonPath, reason: `not built (${addonPath} missing)` } };
   } else {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const raw = require(addonPath) as RawAddon;
       cached = { status: { available: true, addonPath }, core: wrap(raw, addonPath) };
     } catch (err) {

@@ -147,7 +147,7 @@ async function login(token: TokenState, options: LoginOptions): Promise<void> {
       token.loggedIn = true;
       return;
     }
-    throw loginError(token, err, from);
+    throw loginError(token, err, from, flags.userPinFinalTry);
   } finally {
     pin = undefined;
   }
@@ -158,10 +158,15 @@ function lockedError(name: string): TokenError {
   return new TokenError(`${name}: the user PIN is locked; an administrator must unblock it with the SO PIN`);
 }
 
-function loginError(token: TokenState, err: unknown, from: string): Error {
+function loginError(token: TokenState, err: unknown, from: string, wasFinalTry: boolean): Error {
   const name = `token ${token.label}`;
   if (!(err instanceof CryptokiError)) return err as Error;
-  if (isRv(err, pkcs11js.CKR_PIN_LOCKED)) return lockedError(name);
+  if (isRv(err, pkcs11js.CKR_PIN_LOCKED)) {
+    // At the final try, CKR_PIN_LOCKED is this wrong PIN using up the last try.
+    return wasFinalTry
+      ? new TokenError(`${name}: wrong PIN (from ${from}); the token is now LOCKED: an administrator must unblock it with the SO PIN`)
+      : lockedError(name);
+  }
   if (isRv(err, pkcs11js.CKR_PIN_INCORRECT, pkcs11js.CKR_PIN_INVALID)) {
     let after: TokenFlags | undefined;
     try {

@@ -76,7 +76,7 @@ export async function findToken(uri: Pkcs11Uri, options: FindTokenOptions = {}):
   try {
     let { found, present } = matches(uri, modules);
     if (found.length === 0 && options.waitForInsert) {
-      found = await waitForToken(uri, modules, env, options.waitForInsert);
+      found = await waitForToken(uri, modules, options.waitForInsert);
     }
     if (found.length === 0) {
       const where = present.length > 0 ? `present: ${[...new Set(present)].join(', ')}` : 'no token present';
@@ -110,11 +110,11 @@ export async function findToken(uri: Pkcs11Uri, options: FindTokenOptions = {}):
 async function waitForToken(
   uri: Pkcs11Uri,
   modules: Pkcs11Module[],
-  env: NodeJS.ProcessEnv,
   wait: NonNullable<FindTokenOptions['waitForInsert']>,
 ): Promise<Candidate[]> {
   if (wait.signal?.aborted) throw new InterruptedError();
-  const watcher = await TokenWatcher.start({ modules: modules.map((m) => m.path), env });
+  // The child sees what our own modules see: this process's environment (SOFTHSM2_CONF and the like).
+  const watcher = await TokenWatcher.start({ modules: modules.map((m) => m.path), env: process.env });
   try {
     // It may have arrived while the watcher started.
     if (watcher.initial.some((s) => s.token && uriMatchesToken(uri, s.token) && uriMatchesSlot(uri, s))) {

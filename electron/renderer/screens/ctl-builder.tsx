@@ -77,8 +77,10 @@ function AddRecords() {
               <li key={t.id}>
                 <button
                   type="button"
-                  disabled={added}
+                  aria-disabled={added}
                   onClick={() => {
+                    // aria-disabled rather than disabled: the button keeps the keyboard focus after the click.
+                    if (added) return;
                     setDraft((d) => ({ ...d, records: [...d.records, record] }));
                     notify(`Added the SAST certificate of ${t.label}`);
                   }}

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { collect, parseCertWithPlace, parseDigest, parseDnStyle, parseSignerVersion, parseTimestamp } from '../options';
-import { addSignerOptions, resolveSigner, type SignerOptions } from '../signer-options';
+import { addSignerOptions, resolveSigner, signerSpecOptions, type SignerOptions } from '../signer-options';
 import { loadCertificateSpec } from '../signer-spec';
 import { readTrustList } from '../inputs';
 import { out, printJson, log } from '../io';
@@ -87,7 +87,7 @@ async function runBuild(kind: TrustListKind, opts: BuildOptions, ctx: CliContext
   const timestamp = parseTimestamp(opts.timestamp);
   const signerVersionOpt = parseSignerVersion(opts.signerVersion);
   const dnStyleOpt = parseDnStyle(opts.dnStyle);
-  const certOptions = { io: ctx.io, interactive: Boolean(ctx.io.stdin.isTTY && ctx.io.stderr.isTTY), noWait: opts.wait === false, debug };
+  const certOptions = signerSpecOptions(ctx, opts, debug);
 
   const sources: RecordSource[] = [];
   let clusterSigner: string | undefined;

@@ -22,6 +22,7 @@ export const commandModules: readonly CommandModule[] = [
   { names: ['preflight'], load: () => require('./preflight').register },
   { names: ['diff'], load: () => require('./diff').register },
   { names: ['fetch'], load: () => require('./fetch').register },
+  { names: ['plan'], load: () => require('./plan').register },
   { names: ['gui'], load: () => require('./gui').register },
 ];
 

@@ -26,13 +26,18 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--watch', 'keep running and print tokens as they are inserted and removed (Ctrl-C to stop)')
     .option('--all', 'also list empty slots and uninitialised tokens')
     .action(async (opts: TokensOptions) => {
-      if (program.opts<{ debug?: boolean }>().debug) setPkcs11Trace((line) => log(ctx.io, line));
-      const listings = await listTokens({ modules: opts.module, env: ctx.io.env, presentOnly: !opts.all });
-      const shown = listings.map((l) => ({ ...l, slots: opts.all ? l.slots : l.slots.filter((s) => s.token?.flags.initialized) }));
-      for (const l of shown) if (l.error) log(ctx.io, `openctl: warning: ${l.error}`);
-      if (opts.watch) return watch(ctx, opts, shown);
-      if (opts.json) printJson(ctx.io, { modules: shown });
-      else printListing(ctx, shown);
+      const debug = program.opts<{ debug?: boolean }>().debug;
+      if (debug) setPkcs11Trace((line) => log(ctx.io, line));
+      try {
+        const listings = await listTokens({ modules: opts.module, env: ctx.io.env, presentOnly: !opts.all });
+        const shown = listings.map((l) => ({ ...l, slots: opts.all ? l.slots : l.slots.filter((s) => s.token?.flags.initialized) }));
+        for (const l of shown) if (l.error) log(ctx.io, `openctl: warning: ${l.error}`);
+        if (opts.watch) return await watch(ctx, opts, shown);
+        if (opts.json) printJson(ctx.io, { modules: shown });
+        else printListing(ctx, shown);
+      } finally {
+        if (debug) setPkcs11Trace(undefined);
+      }
     });
 }
 
@@ -83,7 +88,8 @@ function eventLine(event: TokenEvent): string {
 async function watch(ctx: CliContext, opts: TokensOptions, listings: ModuleListing[]): Promise<void> {
   const modules = listings.filter((l) => l.module).map((l) => l.path);
   if (modules.length === 0) modules.push(...resolveModules({ modules: opts.module, env: ctx.io.env }).paths);
-  const watcher = await TokenWatcher.start({ modules, env: ctx.io.env });
+  // Same environment as the modules loaded by this process (SOFTHSM2_CONF and the like).
+  const watcher = await TokenWatcher.start({ modules, env: process.env });
   try {
     for (const slot of watcher.initial) {
       if (!slot.token) continue;

@@ -1,0 +1,10 @@
+/** Procedures (certificate regeneration, cluster moves, re-images, rollback) as checked, ordered file sets. */
+export * from './model';
+export { checkPlan, INITIAL_DIR } from './check';
+export { ClusterState, listState, buildListFile, type ListState, type ConfigSource } from './cluster-state';
+export { SAMPLE_CONFIG, type ListInput, type SignedListInput, type NewCertificate, type CommonInputs } from './common';
+export { planRegenerate, parseOrder, CERT_KINDS, DEFAULT_ORDER, type CertKind, type RegenerateInputs } from './regenerate';
+export { planMoveCluster, MOVE_METHODS, type MoveMethod, type MoveClusterInputs } from './move-cluster';
+export { planReimage, type ReimageInputs } from './reimage';
+export { planRollback, type RollbackInputs } from './rollback';
+export { writePlan, renderPlan, planJson, type PlanJson } from './output';
