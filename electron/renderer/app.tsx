@@ -35,8 +35,8 @@ export function App({ api }: { api: GuiClient }) {
   const notify = useCallback((message: string, level: 'info' | 'error' = 'info') => {
     toastId.current += 1;
     const id = toastId.current;
-    setToasts((list) => [...list.slice(-3), { id, message, level }]);
-    setTimeout(() => setToasts((list) => list.filter((t) => t.id !== id)), level === 'error' ? 12_000 : 6_000);
+    setToasts((list) => [...list.slice(-1), { id, message, level }]);
+    setTimeout(() => setToasts((list) => list.filter((t) => t.id !== id)), level === 'error' ? 10_000 : 4_000);
   }, []);
 
   const acceptTokens = useCallback((snapshot: TokensSnapshot) => {
@@ -68,10 +68,8 @@ export function App({ api }: { api: GuiClient }) {
 
   // Keep the token in the log-in dialog current (flags change after a wrong PIN; it may be removed).
   useEffect(() => {
-    if (!loginToken) return;
-    const fresh = tokens.tokens.find((t) => t.id === loginToken.id);
-    if (!fresh) setLoginToken(undefined);
-    else if (fresh !== loginToken) setLoginToken(fresh);
+    // Functional update: a dialog closed meanwhile (log-in done) must stay closed.
+    setLoginToken((current) => (current ? tokens.tokens.find((t) => t.id === current.id) : undefined));
   }, [tokens]);
 
   const go = useCallback((next: ScreenId) => {

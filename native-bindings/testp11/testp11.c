@@ -270,8 +270,10 @@ static const token_entry_t *token_of(CK_SLOT_ID slot) {
         if (g_tokens[i].slot == slot) return &g_tokens[i];
     CK_TOKEN_INFO info;
     if (g_target->C_GetTokenInfo(slot, &info) != CKR_OK) return NULL;
-    static token_entry_t overflow;
-    token_entry_t *t = g_n_tokens < MAX_SLOTS ? &g_tokens[g_n_tokens++] : &overflow;
+    /* An empty slot may get a token later in this process (C_InitToken): only initialised tokens are cached. */
+    static token_entry_t uncached;
+    int cache = (info.flags & CKF_TOKEN_INITIALIZED) && g_n_tokens < MAX_SLOTS;
+    token_entry_t *t = cache ? &g_tokens[g_n_tokens++] : &uncached;
     t->slot = slot;
     fixed_text(info.label, LABEL_LEN, t->label);
     fixed_text(info.serialNumber, 16, t->serial);

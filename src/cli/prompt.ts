@@ -18,7 +18,8 @@ export function readLine(io: CliIO, question: string, options: { secret?: boolea
   const stdin = io.stdin as RawCapable;
   const raw = Boolean(options.secret && stdin.isTTY && typeof stdin.setRawMode === 'function');
   // Echo goes off before the question shows, so that even a PIN typed ahead is never displayed.
-  if (raw && !options.signal?.aborted) stdin.setRawMode!(true);
+  const rawOn = raw && !options.signal?.aborted;
+  if (rawOn) stdin.setRawMode!(true);
   io.stderr.write(question);
   return new Promise<string>((resolve, reject) => {
     let text = '';
@@ -26,7 +27,7 @@ export function readLine(io: CliIO, question: string, options: { secret?: boolea
       stdin.off('data', onData);
       stdin.off('end', onEnd);
       options.signal?.removeEventListener('abort', onAbort);
-      if (raw) stdin.setRawMode!(false);
+      if (rawOn) stdin.setRawMode!(false);
       stdin.pause();
       if (raw || error) io.stderr.write('\n');
       if (error) reject(error);
@@ -52,10 +53,7 @@ export function readLine(io: CliIO, question: string, options: { secret?: boolea
         } else if (ch >= ' ') text += ch;
       }
     };
-    if (options.signal?.aborted) {
-      if (raw) stdin.setRawMode!(true); // finish() turns it back off
-      return finish(new InterruptedError());
-    }
+    if (options.signal?.aborted) return finish(new InterruptedError());
     options.signal?.addEventListener('abort', onAbort, { once: true });
     stdin.on('data', onData);
     stdin.on('end', onEnd);

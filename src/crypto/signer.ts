@@ -16,6 +16,11 @@ export interface Signer {
   readonly tokenSerial?: string;
   /** Sign an already computed digest (RSA PKCS#1 v1.5 over the DigestInfo of `hash`). */
   sign(digest: Uint8Array, hash: HashAlgorithm): Promise<Uint8Array>;
+  /**
+   * Sign whole data, for key holders that may need it: a token lacking raw RSA mechanisms can still sign with
+   * CKM_SHAx_RSA_PKCS. Implementations sign the digest whenever they can, so the data rarely leaves the host.
+   */
+  signData?(data: Uint8Array, hash: HashAlgorithm): Promise<Uint8Array>;
   /** Release sessions or handles; safe to call twice. */
   close?(): Promise<void>;
 }

@@ -79,8 +79,22 @@ export async function readPhoneFiles(specs: readonly string[], settings: InputSe
 /** What a phone holds, from `--phone-has` arguments: at most one CTL and one ITL. */
 export async function readPhoneTrust(specs: readonly string[], sbd: boolean, settings: InputSettings = {}): Promise<PhoneTrust> {
   const phone: PhoneTrust = { sbd };
-  for (const file of await readPhoneFiles(specs, settings)) holdFile(phone, file);
+  for (const spec of specs) {
+    const files = await readPhoneFiles([spec], settings);
+    const isFolder = files.length !== 1 || !(await isFile(spec, settings));
+    // A folder (e.g. what `openctl fetch` wrote) contributes its trust lists; a file must be one.
+    for (const file of files) {
+      if (isFolder && file.parsed?.kind !== 'ctl' && file.parsed?.kind !== 'itl') continue;
+      holdFile(phone, file, isFolder ? path.join(spec, file.name) : spec);
+    }
+  }
   return phone;
+}
+
+async function isFile(spec: string, settings: InputSettings): Promise<boolean> {
+  if (isFetchUrl(spec)) return true;
+  const stat = await fs.stat(path.resolve(settings.cwd ?? process.cwd(), spec)).catch(() => undefined);
+  return !stat || !stat.isDirectory();
 }
 
 function holdFile(phone: PhoneTrust, file: PhoneFile, where = file.name): void {

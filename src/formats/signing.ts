@@ -55,7 +55,9 @@ export async function signFile(spec: HeaderSpec, payload: Buffer, signer: Signer
   const signatureOffset = offsetOf(elements, HeaderTag.SIGNATURE);
   const bytes = Buffer.concat([header, payload]);
   const toSign = cutOut(bytes, signatureOffset, 3 + signatureLength);
-  const signature = Buffer.from(await signer.sign(digest(spec.hash, toSign), spec.hash));
+  const signature = Buffer.from(
+    signer.signData ? await signer.signData(toSign, spec.hash) : await signer.sign(digest(spec.hash, toSign), spec.hash),
+  );
   if (signature.length !== signatureLength) {
     throw new OpenctlError(`signer ${signer.description} returned a ${signature.length}-byte signature, expected ${signatureLength}`);
   }

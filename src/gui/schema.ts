@@ -120,9 +120,9 @@ function object<S extends Shape>(shape: S): Schema<{ [K in keyof ObjectOf<S>]: O
       }
       const out: Record<string, unknown> = {};
       for (const [key, schema] of Object.entries(shape)) {
+        if (input[key] === undefined && !schema.optional) throw new ValidationError(join(path, key), 'is required');
         const parsed = schema.parse(input[key], join(path, key));
         if (parsed !== undefined) out[key] = parsed;
-        else if (!schema.optional) throw new ValidationError(join(path, key), 'is required');
       }
       return out as { [K in keyof ObjectOf<S>]: ObjectOf<S>[K] };
     },

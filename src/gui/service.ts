@@ -65,8 +65,9 @@ export class GuiService implements GuiApi {
     return this.options.dialogs.choose(request);
   }
 
+  /** Lists again (the Refresh button), besides the events that follow insertions and removals. */
   listTokens() {
-    return this.tokens.snapshot();
+    return this.tokens.refresh();
   }
 
   login(request: RequestOf<'login'>) {
@@ -89,20 +90,22 @@ export class GuiService implements GuiApi {
     return fetchTlsCertificates(request.host, request.port);
   }
 
+  private readonly fromToken = (uri: string) => this.tokens.certificateForUri(uri);
+
   loadCluster(request: { path: string }) {
-    return loadCluster(request.path);
+    return loadCluster(request.path, this.fromToken);
   }
 
   checkCluster(request: { cluster: ClusterDraft }) {
-    return checkCluster(request.cluster);
+    return checkCluster(request.cluster, this.fromToken);
   }
 
   saveCluster(request: { path: string; cluster: ClusterDraft; overwrite?: boolean }) {
-    return saveCluster(request.path, request.cluster, request.overwrite ?? false);
+    return saveCluster(request.path, request.cluster, request.overwrite ?? false, this.fromToken);
   }
 
   clusterCtlRecords(request: { cluster: ClusterDraft }) {
-    return clusterCtlRecords(request.cluster);
+    return clusterCtlRecords(request.cluster, this.fromToken);
   }
 
   openCurrentCtl(request: { file: FileSource }) {

@@ -3,7 +3,12 @@ import type { HashAlgorithm } from '../crypto/hash';
 import type { Signer } from '../crypto/signer';
 import { pemSignerFromText, type PemSigner } from '../crypto/pem-signer';
 import { OpenctlError, TokenError } from '../util/errors';
-import type { SignReply } from './protocol';
+/** One signature, or why the signer could not make it. */
+export interface SignResult {
+  signature?: Uint8Array;
+  tokenSerial?: string;
+  error?: Error;
+}
 
 export type BackendKind = 'pem' | 'pkcs11' | 'native';
 
@@ -22,8 +27,11 @@ export interface SigningBackend {
   readonly workerPem?: string;
   /** Serials of the tokens in use (empty for a PEM key). */
   readonly tokenSerials: readonly string[];
-  /** Sign digests (any order of completion); rejects with a TokenError when no token is left to sign. */
-  signBatch(digests: readonly Uint8Array[], hash: HashAlgorithm): Promise<SignReply[]>;
+  /**
+   * Sign digests; one result per digest, in order. A digest that could not be signed carries the error (a
+   * TokenError when no token is left to sign): the signatures made before it still count.
+   */
+  signBatch(digests: readonly Uint8Array[], hash: HashAlgorithm): Promise<SignResult[]>;
   /** Set by the batch: a token dropped out and the others carry on (for a warning). */
   onTokenLost?: (description: string, err: Error) => void;
   close(): Promise<void>;
@@ -56,7 +64,7 @@ export class PemBackend implements SigningBackend {
     return new PemBackend(text, pemSignerFromText(text, file));
   }
 
-  async signBatch(digests: readonly Uint8Array[], hash: HashAlgorithm): Promise<SignReply[]> {
+  async signBatch(digests: readonly Uint8Array[], hash: HashAlgorithm): Promise<SignResult[]> {
     return digests.map((d) => ({ signature: this.signer.signSync(d, hash) }));
   }
 
@@ -71,7 +79,7 @@ interface Lane {
 interface Pending {
   digest: Uint8Array;
   hash: HashAlgorithm;
-  resolve: (reply: SignReply) => void;
+  resolve: (reply: SignResult) => void;
   reject: (err: Error) => void;
 }
 
@@ -112,10 +120,13 @@ export class SignerLanesBackend implements SigningBackend {
     this.lanes = signers.map((signer) => ({ signer, alive: true }));
   }
 
-  signBatch(digests: readonly Uint8Array[], hash: HashAlgorithm): Promise<SignReply[]> {
-    if (this.fatal) return Promise.reject(this.fatal);
+  signBatch(digests: readonly Uint8Array[], hash: HashAlgorithm): Promise<SignResult[]> {
+    if (this.fatal) return Promise.resolve(digests.map(() => ({ error: this.fatal })));
     const replies = digests.map(
-      (digest) => new Promise<SignReply>((resolve, reject) => this.queue.push({ digest, hash, resolve, reject })),
+      (digest) =>
+        new Promise<SignResult>((resolve) =>
+          this.queue.push({ digest, hash, resolve, reject: (error) => resolve({ error }) }),
+        ),
     );
     this.pump();
     return Promise.all(replies);

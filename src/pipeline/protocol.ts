@@ -63,6 +63,8 @@ export type FileResult =
 export interface SignReply {
   signature?: Uint8Array;
   tokenSerial?: string;
+  /** Why there is no signature (the signer stopped: a token removed...). */
+  failed?: string;
 }
 
 export type ToWorker =

@@ -28,10 +28,18 @@ export function isNeverSigned(name: string): boolean {
  * (`*.cnf.xml`), one with a slash matches the relative path (`phones/**`).
  */
 export function fileFilter(options: Pick<WalkOptions, 'include' | 'exclude'>): (rel: string) => boolean {
-  const opts = { basename: true, dot: true };
-  const include = options.include?.length ? picomatch([...options.include], opts) : undefined;
-  const exclude = options.exclude?.length ? picomatch([...options.exclude], opts) : undefined;
+  const include = options.include?.length ? globs(options.include) : undefined;
+  const exclude = options.exclude?.length ? globs(options.exclude) : undefined;
   return (rel) => (!include || include(rel)) && !(exclude && exclude(rel));
+}
+
+/** picomatch's own `basename` option stops matching patterns that do contain a slash: split them here. */
+function globs(patterns: readonly string[]): (rel: string) => boolean {
+  const byName = patterns.filter((p) => !p.includes('/'));
+  const byPath = patterns.filter((p) => p.includes('/'));
+  const name = byName.length ? picomatch(byName, { dot: true }) : undefined;
+  const full = byPath.length ? picomatch(byPath, { dot: true }) : undefined;
+  return (rel) => Boolean((name && name(rel.slice(rel.lastIndexOf('/') + 1))) || (full && full(rel)));
 }
 
 /**

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { HashAlgorithm } from '../crypto/hash';
 import { OpenctlError } from '../util/errors';
 import type { SigningBackend } from './backend';
-import type { FileResult, FileTask, FromWorker, ToWorker, WorkerInit } from './protocol';
+import type { FileResult, FileTask, FromWorker, SignReply, ToWorker, WorkerInit } from './protocol';
 
 interface Slot {
   worker: Worker;
@@ -92,7 +92,15 @@ export class WorkerPool {
       return;
     }
     this.backend.signBatch(digests, hash).then(
-      (replies) => this.post(slot, { type: 'signed', requestId, replies }),
+      (results) => {
+        const replies: SignReply[] = results.map((r) => {
+          if (!r.error && r.signature) return { signature: r.signature, tokenSerial: r.tokenSerial };
+          const error = r.error ?? new Error('the signer returned no signature');
+          this.signerFailure ??= error;
+          return { failed: error.message };
+        });
+        this.post(slot, { type: 'signed', requestId, replies });
+      },
       (err: Error) => {
         this.signerFailure ??= err;
         this.post(slot, { type: 'sign-failed', requestId, message: err.message });

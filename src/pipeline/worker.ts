@@ -46,7 +46,15 @@ class RemoteSigning {
   answered(requestId: number, replies: SignReply[]): void {
     const batch = this.waiting.get(requestId);
     this.waiting.delete(requestId);
-    batch?.forEach((waiter, i) => waiter.resolve(replies[i]));
+    batch?.forEach((waiter, i) => {
+      const reply = replies[i];
+      if (reply?.signature) {
+        waiter.resolve(reply);
+      } else {
+        this.stopped ??= reply?.failed ?? 'no signature';
+        waiter.reject(new SignerStopped(this.stopped));
+      }
+    });
   }
 
   failed(requestId: number, message: string): void {

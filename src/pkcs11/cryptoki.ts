@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as pkcs11js from 'pkcs11js';
-import { CryptokiError, mechanismName, rvOf } from './errors';
+import { CryptokiError, mechanismName, rvName, rvOf } from './errors';
+import { loginOnPinPad } from './pad-login';
 import { traceCall } from './trace';
 
 export type Handle = Buffer;
@@ -143,12 +144,17 @@ export class Cryptoki {
     return this.call('C_GetSessionInfo', this.slotOfSession(session), () => this.lib.C_GetSessionInfo(session));
   }
 
-  /**
-   * `pin` undefined means a protected authentication path (PIN pad): pkcs11js cannot pass NULL_PTR, so the
-   * module gets a zero-length PIN, which PKCS#11 modules with a PIN pad take as "ask the reader".
-   */
-  login(session: Handle, userType: number, pin: string | undefined): void {
-    this.call('C_Login', this.slotOfSession(session), () => this.lib.C_Login(session, userType, pin ?? ''));
+  login(session: Handle, userType: number, pin: string): void {
+    this.call('C_Login', this.slotOfSession(session), () => this.lib.C_Login(session, userType, pin));
+  }
+
+  /** C_Login with the PIN typed on the reader's pad, waited for in a worker thread. */
+  async loginOnPad(session: Handle, userType: number): Promise<void> {
+    const slotId = this.slotOfSession(session);
+    const started = performance.now();
+    const rv = await loginOnPinPad(this.modulePath, session, userType);
+    traceCall(this.name, 'C_Login', slotId, rvName(rv), performance.now() - started, '(PIN pad)');
+    if (rv !== 0) throw new CryptokiError('C_Login', rv);
   }
 
   logout(session: Handle): void {

@@ -141,7 +141,9 @@ async function login(token: TokenState, options: LoginOptions): Promise<void> {
   }
 
   try {
-    ck.login(session, pkcs11js.CKU_USER, pin);
+    // pkcs11js cannot pass NULL_PTR: a PIN-pad module gets a zero-length PIN, which means "ask the reader".
+    if (pin === undefined) await ck.loginOnPad(session, pkcs11js.CKU_USER);
+    else ck.login(session, pkcs11js.CKU_USER, pin);
   } catch (err) {
     if (isRv(err, pkcs11js.CKR_USER_ALREADY_LOGGED_IN)) {
       token.loggedIn = true;

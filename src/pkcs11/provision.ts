@@ -1,5 +1,6 @@
 import { createPublicKey, generateKeyPairSync, randomBytes, webcrypto } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as PeculiarX509 from '@peculiar/x509';
 import * as pkcs11js from 'pkcs11js';
@@ -19,6 +20,16 @@ export const DEMO_TOKENS: ReadonlyArray<{ label: string; keyBits: number; subjec
   { label: 'eToken-A', keyBits: 2048, subject: 'CN=SAST-eToken-A,OU=IPCBU,O=openctl demo,C=US' },
   { label: 'eToken-B', keyBits: 2048, subject: 'CN=SAST-eToken-B,OU=IPCBU,O=openctl demo,C=US' },
 ];
+
+/** The demo tokens' default home: the user's data folder (XDG_DATA_HOME, Application Support, LOCALAPPDATA). */
+export function defaultDemoDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+  const home = env.HOME ?? os.homedir();
+  let data: string;
+  if (platform === 'win32') data = env.LOCALAPPDATA ?? path.join(home, 'AppData', 'Local');
+  else if (platform === 'darwin') data = path.join(home, 'Library', 'Application Support');
+  else data = env.XDG_DATA_HOME || path.join(home, '.local', 'share');
+  return path.join(data, 'openctl', 'softhsm');
+}
 
 export interface ProvisionKey {
   /** CKA_ID as hex; default 01, 02... in order. */

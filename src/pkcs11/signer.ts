@@ -69,6 +69,15 @@ export class Pkcs11Signer implements Signer {
     token.object(`private/${pair.id.toString('hex')}`, () => pair.privateKey.handle);
   }
 
+  /** The module path as loaded, and the slot: for other engines that open their own sessions on this login. */
+  get modulePath(): string {
+    return this.found.module.path;
+  }
+
+  get slotId(): number {
+    return this.token.slotId;
+  }
+
   /** Find the token (waiting for it if asked), log in once, and pick the certificate/key pair. */
   static async open(uri: string | Pkcs11Uri, options: Pkcs11SignerOptions = {}): Promise<Pkcs11Signer> {
     const parsed = typeof uri === 'string' ? parsePkcs11Uri(uri) : uri;
@@ -153,14 +162,14 @@ export class Pkcs11Signer implements Signer {
       input = data!;
     }
     const raw = await this.token.withSession(async (session) => {
-      const key = this.keyHandle(session);
+      const key = this.keyHandle();
       try {
         return await this.signIn(session, mechanism, key, input, modulusBytes);
       } catch (err) {
         if (!isRv(err, ...STALE_HANDLE) || !this.token.present()) throw err;
         // A handle cached before the token was re-read: look the key up once more.
         this.token.forgetObjects();
-        return this.signIn(session, mechanism, this.keyHandle(session), input, modulusBytes);
+        return this.signIn(session, mechanism, this.keyHandle(), input, modulusBytes);
       }
     });
     // Some tokens drop leading zero bytes; the file wants exactly the modulus length.
@@ -172,7 +181,7 @@ export class Pkcs11Signer implements Signer {
     return this.token.ck.sign(session, input, length + 16);
   }
 
-  private keyHandle(_session: Handle): Handle {
+  private keyHandle(): Handle {
     const id = this.pair.id;
     const handle = this.token.object(`private/${id.toString('hex')}`, () => {
       const [key] = findPrivateKeys(this.token, { id });

@@ -55,7 +55,7 @@ export class TokenState {
 
   /** The session that lives as long as the token is in use: logins and object searches go through it. */
   session(): Handle {
-    if (this.closed) throw new Error(`token ${this.label} is no longer open`);
+    if (this.closed) throw new TokenError(`token ${this.label} was removed or closed; start again`);
     this.anchor ??= this.ck.openSession(this.slotId);
     return this.anchor;
   }
@@ -95,7 +95,7 @@ export class TokenState {
   }
 
   private async takeSession(): Promise<Handle> {
-    if (this.closed) throw new Error(`token ${this.label} is no longer open`);
+    if (this.closed) throw new TokenError(`token ${this.label} was removed or closed; start again`);
     const ready = this.idle.pop();
     if (ready) {
       this.busySessions.add(ready);

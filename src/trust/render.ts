@@ -19,7 +19,7 @@ export function renderHolding(h: HoldingSummary): string {
 export function renderTvs(tvs: TvsModel): string {
   const n = tvs.knows.length;
   const svc = tvs.serviceCertificates?.length ? `; TVS service certificate given (${tvs.serviceCertificates.length})` : '';
-  return n === 0 ? `TVS vouches for nothing given${svc}` : `TVS vouches for ${n} certificate${n === 1 ? '' : 's'}${svc}`;
+  return n === 0 ? `TVS vouches for no certificate (none given)${svc}` : `TVS vouches for ${n} certificate${n === 1 ? '' : 's'}${svc}`;
 }
 
 const LABEL: Record<FileVerdict['verdict'], string> = {
@@ -34,7 +34,8 @@ export function renderVerdict(v: FileVerdict, index?: number, indent = ''): stri
   lines.push(`${pad}${v.reason}`);
   if (v.vouchedBy) {
     const where = { 'held-ctl': "the phone's CTL", 'held-itl': "the phone's ITL", tvs: 'TVS', file: 'the file itself' }[v.vouchedBy.source];
-    lines.push(`${pad}vouched for by: ${v.vouchedBy.role} "${v.vouchedBy.subject}" serial ${v.vouchedBy.serial} (${where})`);
+    const role = v.vouchedBy.source === 'tvs' && v.vouchedBy.role === 'TVS-known' ? 'certificate' : v.vouchedBy.role;
+    lines.push(`${pad}vouched for by: ${role} "${v.vouchedBy.subject}" serial ${v.vouchedBy.serial} (${where})`);
   }
   if (v.missing && v.verdict === 'rejected') {
     lines.push(`${pad}missing certificate: "${v.missing.subject}" issued by "${v.missing.issuer}" serial ${v.missing.serial}`);

@@ -76,7 +76,13 @@ export function launchChromium(): Promise<Browser> {
 export async function screenshot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  // Status toasts float over the content: leave them out of the picture (CSSOM, which the page's CSP allows).
+  await page.evaluate(`document.querySelector('.toasts')?.style.setProperty('visibility', 'hidden')`);
+  try {
+    await page.screenshot({ path: file, fullPage: true });
+  } finally {
+    await page.evaluate(`document.querySelector('.toasts')?.style.removeProperty('visibility')`);
+  }
   return file;
 }
 

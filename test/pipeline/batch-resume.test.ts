@@ -100,15 +100,18 @@ describe('batch sign: kill -9, Ctrl-C and --resume', function () {
     const args = [src, '--out', out, '--signer', SIGNER, '--jobs', '2'];
     let signedBeforeLastRun = 0;
     let kills = 0;
-    const trials = 4;
-    for (let trial = 0; trial < trials; trial += 1) {
+    let finished: Awaited<Run['exited']> | undefined;
+    for (let trial = 0; trial < 4 && !finished; trial += 1) {
       const run = startBatch(trial === 0 ? args : [...args, '--resume']);
       await run.started;
       // Groups commit at least every second: kills land before, between and after commits.
       await sleep(100 + Math.floor(Math.random() * 2200));
       run.child.kill('SIGKILL');
       const result = await run.exited;
-      if (result.code === 0) break; // finished before the kill
+      if (result.code === 0) {
+        finished = result; // it ended before the kill
+        break;
+      }
       assert.equal(result.signal, 'SIGKILL');
       kills += 1;
       const claimed = await checkJournalClaims(out);
@@ -117,13 +120,12 @@ describe('batch sign: kill -9, Ctrl-C and --resume', function () {
     }
     assert.ok(kills > 0, 'at least one run was killed in the middle');
     if (process.env.OPENCTL_TEST_VERBOSE) console.log(`killed ${kills} times; ${signedBeforeLastRun} files in the journal before the last run`);
-    const final = startBatch([...args, '--resume']);
-    const result = await final.exited;
-    assert.equal(result.code, 0, result.stderr);
-    const summary = JSON.parse(result.stdout) as { signed: number; alreadyDone: number; resumed: boolean };
+    finished ??= await startBatch([...args, '--resume']).exited;
+    assert.equal(finished.code, 0, finished.stderr);
+    const summary = JSON.parse(finished.stdout) as { signed: number; alreadyDone: number; resumed: boolean };
     if (signedBeforeLastRun > 0) {
-      assert.equal(summary.resumed, true, result.stderr.slice(0, 600));
-      assert.equal(summary.alreadyDone, signedBeforeLastRun, 'the journal\'s files are not signed again');
+      assert.equal(summary.resumed, true, finished.stderr.slice(0, 600));
+      assert.equal(summary.alreadyDone, signedBeforeLastRun, "the journal's files are not signed again");
       assert.equal(summary.signed, FILES - signedBeforeLastRun);
     }
     await checkComplete(src, out, names);

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { constants, verify, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { execFileSync, spawn } from 'node:child_process';
 import { PassThrough, Readable } from 'node:stream';
 import type { CliIO } from '../../src/cli/io';
 import { openSigner } from '../../src/cli/signer-spec';
@@ -14,13 +15,14 @@ import { flagWords, type TokenFlags } from '../../src/pkcs11/tokens';
 import { setPkcs11Trace } from '../../src/pkcs11/trace';
 import { TokenWatcher, type TokenEvent } from '../../src/pkcs11/watch';
 import { ExitCode, TokenError } from '../../src/util/errors';
-import { vector } from '../helpers/paths';
+import { CLI_BIN, REPO_ROOT, vector } from '../helpers/paths';
 import { runCliProcess } from '../helpers/run-cli';
 import { createSoftHsm, SOFTHSM_MODULE, type SoftHsmFixture } from '../helpers/softhsm';
 import {
   clearState,
   isolatedModuleCopy,
   pinTriesLeft,
+  statePath,
   testp11Available,
   testp11Path,
   writeControl,
@@ -182,14 +184,22 @@ describe('pkcs11 with injected hardware behaviour (testp11 over SoftHSM)', funct
   });
 
   it('on a PIN-pad token, logs in without a PIN and tells the person to use the pad', async () => {
-    control_({ token_label: 'eToken-A', pinpad: true, pinpad_pin: PIN });
+    // The person takes a while on the pad: the event loop must keep running meanwhile.
+    control_({ token_label: 'eToken-A', pinpad: true, pinpad_pin: PIN, pinpad_delay_ms: 300 });
     const front = prompter({});
-    const signer = await open('pkcs11:token=eToken-A', {}, front.prompter);
+    let ticks = 0;
+    const ticker = setInterval(() => (ticks += 1), 10);
+    const signer = await open('pkcs11:token=eToken-A', {}, front.prompter).finally(() => clearInterval(ticker));
+    assert.ok(ticks > 0, 'the event loop ran during the PIN pad login');
+    assert.ok(trace.some((l) => /C_Login slot=\d+ \(PIN pad\) -> CKR_OK/.test(l)), trace.join('\n'));
     assert.deepEqual(front.told, ["token eToken-A: enter the PIN on the reader's PIN pad"]);
     assert.deepEqual(front.asked, []);
     assert.ok(verifies(signer, Buffer.from('p'), 'sha256', await signer.sign(digest('sha256', Buffer.from('p')), 'sha256')));
     await signer.close();
-    // No one at a terminal: the pad is still where the PIN goes.
+    // No one at a terminal: the pad is still where the PIN goes; a wrong one there is reported as such.
+    control_({ token_label: 'eToken-A', pinpad: true, pinpad_pin: 'not-the-pin' });
+    await rejects(open('pkcs11:token=eToken-A', {}), /^token eToken-A: wrong PIN \(from the PIN pad\)/);
+    control_({ token_label: 'eToken-A', pinpad: true, pinpad_pin: PIN });
     await open('pkcs11:token=eToken-A', {});
   });
 
@@ -284,5 +294,49 @@ describe('pkcs11 with injected hardware behaviour (testp11 over SoftHSM)', funct
     const signer = (await opening) as Pkcs11Signer;
     opened.push(signer);
     assert.equal(signer.tokenSerial, hsm.tokens[1].serial);
+  });
+
+  /** Run openctl on a real pseudo-terminal (util-linux `script`), answering prompts as they appear. */
+  async function onTerminal(args: string[], answers: Array<[string, string]>, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; output: string }> {
+    const command = [process.execPath, CLI_BIN, ...args].map((a) => `'${a}'`).join(' ');
+    const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: REPO_ROOT, env: env({ OPENCTL_PKCS11_MODULE: module, ...extraEnv }), stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    let next = 0;
+    child.stdout.on('data', (c: Buffer) => {
+      output += c.toString('utf8');
+      while (next < answers.length && output.includes(answers[next][0])) child.stdin.write(answers[next++][1]);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    return { code, output };
+  }
+
+  function hasScript(): boolean {
+    try {
+      execFileSync('script', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  it('on a terminal, the final try is asked for explicitly; "n" stops before any PIN is sent', async function () {
+    if (!hasScript()) this.skip();
+    const file = path.join(hsm.dir, 'SEP0002.cnf.xml');
+    fs.writeFileSync(file, '<device/>');
+    control_({ token_label: 'eToken-A', max_pin_tries: 3 });
+    const finalTry = () => fs.writeFileSync(statePath(control), `pin_tries_left.${serialA}=1\n`);
+
+    finalTry();
+    const no = await onTerminal(['sign', '--signer', 'pkcs11:token=eToken-A', '--force', file], [['Continue? [y/N] ', 'n\r']]);
+    assert.equal(no.code, 3, no.output);
+    assert.match(no.output, /login cancelled at the final PIN try/);
+    assert.equal(pinTriesLeft(control, serialA), 1);
+    assert.ok(!fs.existsSync(`${file}.sgn`));
+
+    const yes = await onTerminal(['sign', '--signer', 'pkcs11:token=eToken-A', '--force', file], [['Continue? [y/N] ', 'y\r'], ['PIN for eToken-A: ', `${PIN}\r`]]);
+    assert.equal(yes.code, 0, yes.output);
+    assert.ok(!yes.output.includes(PIN));
+    assert.equal(pinTriesLeft(control, serialA), 3);
+    assert.ok(fs.existsSync(`${file}.sgn`));
   });
 });

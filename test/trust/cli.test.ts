@@ -61,6 +61,13 @@ describe('CLI: openctl preflight and diff', function () {
     assert.equal(json.after.itl.signer, p.ccm2.subject);
   });
 
+  it('a --phone-has folder (e.g. what openctl fetch wrote) contributes its trust lists and skips configs', async () => {
+    const r = await runCliCaptured(['preflight', '--phone-has', at('new'), '--deploy', at('new/SEP001122334455.cnf.xml.sgn')]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^phone holds: ITLFile\.tlv \(ITL/m);
+    assert.match(r.stdout, /config-signed-by-tftp-record/);
+  });
+
   it('--no-sbd turns the same rollout into a rejection', async () => {
     const r = await runCliCaptured(['preflight', '--no-sbd', '--phone-has', at('now/ITLFile.tlv'), '--tvs-knows', at('certs/ccm2.pem'), '--deploy', at('new/ITLFile.tlv')]);
     assert.equal(r.code, 1);

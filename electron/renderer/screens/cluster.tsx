@@ -21,7 +21,7 @@ function CertLine({ cert, view, onRemove, label }: { cert: DraftCert; view?: Clu
           {commonName(shown.subject)}
         </span>
       ) : (
-        <span class="mono">{cert.source ?? '(certificate)'}</span>
+        <span class="mono">{cert.source ? '(certificate read when the CTL is built)' : '(certificate)'}</span>
       )}
       {shown && <ExpiryBadge cert={shown} />}
       {view?.problem && <Badge tone="error">{view.problem}</Badge>}
@@ -138,12 +138,13 @@ export function ClusterScreen() {
   const save = async () => {
     try {
       const saved = await api.saveCluster({ path: file.trim(), cluster: draft, overwrite });
+      // Certificates added as bytes now have a file beside the cluster file: keep both (the bytes show it).
       setClusterDraft((d) => ({
         ...d,
-        sast: saved.sast.map((c, i) => ({ role: c.role, source: c.source || d.sast[i]?.source, der: c.source ? undefined : d.sast[i]?.der })),
+        sast: d.sast.map((c, i) => ({ ...c, source: saved.sast[i]?.source || c.source })),
         servers: d.servers.map((s, si) => ({
           ...s,
-          certificates: (saved.servers[si]?.certificates ?? []).map((c) => ({ role: c.role, source: c.source })),
+          certificates: s.certificates.map((c, ci) => ({ ...c, source: saved.servers[si]?.certificates[ci]?.source || c.source })),
         })),
       }));
       notify(`Saved ${saved.file}`);

@@ -54,7 +54,7 @@ function TokenCard({ token }: { token: TokenView }) {
       )}
       {token.keyPairs.length > 1 && (
         <p class="muted">
-          {token.keyPairs.length} key pairs: {token.keyPairs.map((k) => k.label || k.id).join(', ')}
+          {token.keyPairs.length} key pairs: {token.keyPairs.map((k) => k.label || (k.id ? `id ${k.id}` : 'no label')).join(', ')}
         </p>
       )}
       <div class="actions">
@@ -126,11 +126,18 @@ function DemoOffer() {
 }
 
 export function TokensScreen() {
-  const { tokens, info } = useApp();
+  const { tokens, info, refreshTokens } = useApp();
   const count = tokens.tokens.length;
   return (
     <div class="screen">
-      <h2 tabIndex={-1}>Tokens</h2>
+      <div class="row">
+        <h2 tabIndex={-1} class="grow">
+          Tokens
+        </h2>
+        <button type="button" onClick={() => void refreshTokens()}>
+          Refresh
+        </button>
+      </div>
       <p class="muted" aria-live="polite" data-testid="token-count">
         {tokens.revision < 0
           ? 'Looking for tokens…'

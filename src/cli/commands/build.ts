@@ -112,15 +112,16 @@ async function runBuild(kind: TrustListKind, opts: BuildOptions, ctx: CliContext
     for (const spec of opts[key] as string[]) sources.push({ role, ...parseCertWithPlace(spec, flag) });
   }
 
+  // Certificates first, then the signer: with one reader, the person swaps tokens to read eToken-B's
+  // certificate, and a signer already logged in on eToken-A would then find its token gone.
+  const newRecords: RecordSpec[] = [];
+  for (const s of sources) {
+    newRecords.push({ role: s.role, certificate: await loadCertificateSpec(s.cert, certOptions), dnsName: s.dnsName, ipv4: s.ipv4 });
+  }
+  const current = opts.update ? await readTrustList(opts.update, 'ctl') : undefined;
   const signer = await resolveSigner(opts.signer || opts.key || !clusterSigner ? opts : { ...opts, signer: clusterSigner }, ctx, debug);
   try {
-    const current = opts.update ? await readTrustList(opts.update, 'ctl') : undefined;
     if (current) refuseSignerPhonesWouldReject(current, signer, opts, ctx);
-
-    const newRecords: RecordSpec[] = [];
-    for (const s of sources) {
-      newRecords.push({ role: s.role, certificate: await loadCertificateSpec(s.cert, certOptions), dnsName: s.dnsName, ipv4: s.ipv4 });
-    }
     const records = mergeRecords(current?.records ?? [], newRecords);
     const sastCount = distinctSast(records, signer);
     if (kind === 'ctl' && sastCount < 2 && !opts.allowSingleSast) {

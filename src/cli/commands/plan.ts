@@ -34,6 +34,11 @@ import {
 
 interface CommonOpts {
   config: string[];
+  itl?: string;
+  ctl?: string;
+  itlSigner?: string;
+  ctlSigner?: string;
+  configSigner?: string;
   digest?: string;
   sbd: boolean;
   timestamp?: string;
@@ -90,7 +95,8 @@ async function readList(spec: string, option: string, kind: 'ctl' | 'itl', ctx: 
   const list = f.parsed;
   if (!list || (list.kind !== 'ctl' && list.kind !== 'itl')) throw new OpenctlError(`${option} ${spec}: not a CTL or ITL`);
   if (list.kind !== kind) throw new OpenctlError(`${option} ${spec}: is an ${list.kind.toUpperCase()}, not an ${kind.toUpperCase()}`);
-  return { name: f.name, list: list as TrustList, source: `${option} ${spec}` };
+  // Phones know a list by its header filename (ITLFile.tlv), whatever the local file is called.
+  return { name: list.header.filename || f.name, list: list as TrustList, source: `${option} ${spec}` };
 }
 
 async function readConfigs(specs: string[], ctx: CliContext): Promise<ConfigSource[]> {
@@ -108,6 +114,48 @@ async function readConfigs(specs: string[], ctx: CliContext): Promise<ConfigSour
   }
   return configs;
 }
+
+interface RegenerateOpts extends CommonOpts {
+  cert: string[];
+  order?: string;
+  newCapf?: string;
+  newTvs?: string;
+  newCallmanager?: string;
+  newTftp?: string;
+  newItlrecovery?: string;
+}
+
+interface MoveOpts extends CommonOpts {
+  method: string;
+  fromItl?: string;
+  fromCtl?: string;
+  fromItlSigner?: string;
+  toItl?: string;
+  toCtl?: string;
+  toCtlSigner?: string;
+  toConfigSigner?: string;
+}
+
+interface ReimageOpts extends CommonOpts {
+  newTftp?: string;
+  newItlSigner?: string;
+  newTvs?: string;
+  newCapf?: string;
+  withoutRollback?: boolean;
+}
+
+interface RollbackOpts extends CommonOpts {
+  nextItlSigner?: string;
+  nextConfigSigner?: string;
+}
+
+const NEW_OPTION: Record<CertKind, keyof RegenerateOpts> = {
+  capf: 'newCapf',
+  tvs: 'newTvs',
+  callmanager: 'newCallmanager',
+  tftp: 'newTftp',
+  itlrecovery: 'newItlrecovery',
+};
 
 function commonInputs(opts: CommonOpts, configs: ConfigSource[]): CommonInputs {
   return {
@@ -166,28 +214,27 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--new-tftp <signer>', 'the regenerated TFTP node certificate, with its key')
       .option('--new-itlrecovery <signer>', 'the regenerated ITLRecovery certificate, with its key')
       .option('--order <steps>', 'steps in order, "," between steps and "+" within one, e.g. "tvs,callmanager" (default: one per step, TFTP last)'),
-  ).action(async (opts: CommonOpts & Record<string, string | string[] | undefined>) => {
+  ).action(async (opts: RegenerateOpts) => {
     const bag = new SignerBag(ctx, debug, () => opts.wait === false);
     try {
-      const certs = [...new Set(opts.cert as string[])].map((c) => {
+      const certs = [...new Set(opts.cert)].map((c) => {
         const k = c.toLowerCase();
         if (!(CERT_KINDS as readonly string[]).includes(k)) throw new OpenctlError(`--cert ${c}: expected one of ${CERT_KINDS.join(', ')}`);
         return k as CertKind;
       });
-      const itlSpec = required(opts.itl as string | undefined, '--itl', 'the ITL the phones hold now');
-      const itl = await readList(itlSpec, '--itl', 'itl', ctx);
-      const ctl = opts.ctl ? await readList(opts.ctl as string, '--ctl', 'ctl', ctx) : undefined;
-      const itlSigner = required(opts.itlSigner as string | undefined, '--itl-signer', 'the plan re-signs the ITL at every step');
-      const configSigner = required(opts.configSigner as string | undefined, '--config-signer', 'the plan signs the configs at every step');
+      const itl = await readList(required(opts.itl, '--itl', 'the ITL the phones hold now'), '--itl', 'itl', ctx);
+      const ctl = opts.ctl ? await readList(opts.ctl, '--ctl', 'ctl', ctx) : undefined;
+      const itlSigner = required(opts.itlSigner, '--itl-signer', 'the plan re-signs the ITL at every step');
+      const configSigner = required(opts.configSigner, '--config-signer', 'the plan signs the configs at every step');
       const signedItl: SignedListInput = { ...itl, signer: await bag.signer(itlSigner), signerSource: `--itl-signer ${itlSigner}` };
       let signedCtl: SignedListInput | undefined;
       if (ctl) {
-        const spec = required(opts.ctlSigner as string | undefined, '--ctl-signer', 'with --ctl, the plan re-signs the CTL at every step');
+        const spec = required(opts.ctlSigner, '--ctl-signer', 'with --ctl, the plan re-signs the CTL at every step');
         signedCtl = { ...ctl, signer: await bag.signer(spec), signerSource: `--ctl-signer ${spec}` };
       }
       const newCerts: Partial<Record<CertKind, NewCertificate>> = {};
       for (const kind of certs) {
-        const spec = opts[`new${kind[0]!.toUpperCase()}${kind.slice(1)}`] as string | undefined;
+        const spec = opts[NEW_OPTION[kind]] as string | undefined;
         if (!spec) throw new OpenctlError(`--cert ${kind}: give the new certificate with --new-${kind}`);
         newCerts[kind] = await bag.newCert(spec, `--new-${kind}`, kind !== 'capf' && kind !== 'tvs');
       }
@@ -199,7 +246,7 @@ export function register(program: Command, ctx: CliContext): void {
         configSignerSource: `--config-signer ${configSigner}`,
         certs,
         newCerts,
-        order: opts.order ? parseOrder(opts.order as string, certs) : undefined,
+        order: opts.order ? parseOrder(opts.order, certs) : undefined,
       });
       await finish(p, opts, ctx);
     } finally {
@@ -219,10 +266,10 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--to-ctl <file>', 'the CTL cluster B serves')
       .option('--to-ctl-signer <signer>', 'a SAST token cluster A\'s CTL lists, to sign B\'s CTL (method shared-sast)')
       .option('--to-config-signer <signer>', 'the key that signs cluster B\'s configs'),
-  ).action(async (opts: CommonOpts & Record<string, string | undefined>) => {
+  ).action(async (opts: MoveOpts) => {
     const bag = new SignerBag(ctx, debug, () => opts.wait === false);
     try {
-      const method = (opts.method ?? '').toLowerCase();
+      const method = opts.method.toLowerCase();
       if (!(MOVE_METHODS as readonly string[]).includes(method)) throw new OpenctlError(`--method ${opts.method}: expected one of ${MOVE_METHODS.join(', ')}`);
       const fromItl = await readList(required(opts.fromItl, '--from-itl', 'the ITL the phones hold now'), '--from-itl', 'itl', ctx);
       const fromCtl = opts.fromCtl ? await readList(opts.fromCtl, '--from-ctl', 'ctl', ctx) : undefined;
@@ -230,7 +277,7 @@ export function register(program: Command, ctx: CliContext): void {
       const toCtl = opts.toCtl ? await readList(opts.toCtl, '--to-ctl', 'ctl', ctx) : undefined;
       const toConfigSigner = required(opts.toConfigSigner, '--to-config-signer', "the plan signs cluster B's configs");
       const p = await planMoveCluster({
-        ...commonInputs(opts, await readConfigs(opts.config as unknown as string[], ctx)),
+        ...commonInputs(opts, await readConfigs(opts.config, ctx)),
         method: method as MoveMethod,
         fromItl,
         fromCtl,
@@ -261,27 +308,26 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--new-tvs <cert>', 'the re-imaged server\'s new TVS certificate')
       .option('--new-capf <cert>', 'the re-imaged server\'s new CAPF certificate')
       .option('--without-rollback', 'do not serve the rollback ITL first (phones rely on TVS)'),
-  ).action(async (opts: CommonOpts & Record<string, string | boolean | undefined>) => {
+  ).action(async (opts: ReimageOpts) => {
     const bag = new SignerBag(ctx, debug, () => opts.wait === false);
     try {
-      const str = (k: string) => opts[k] as string | undefined;
-      const itl = await readList(required(str('itl'), '--itl', 'the ITL the phones hold now'), '--itl', 'itl', ctx);
-      const ctl = str('ctl') ? await readList(str('ctl')!, '--ctl', 'ctl', ctx) : undefined;
-      const itlSigner = required(str('itlSigner'), '--itl-signer', 'the plan re-signs the ITL');
-      const configSigner = required(str('configSigner'), '--config-signer', 'the plan signs the configs');
-      const newTftp = required(str('newTftp'), '--new-tftp', "the re-imaged server's new key and certificate");
+      const itl = await readList(required(opts.itl, '--itl', 'the ITL the phones hold now'), '--itl', 'itl', ctx);
+      const ctl = opts.ctl ? await readList(opts.ctl, '--ctl', 'ctl', ctx) : undefined;
+      const itlSigner = required(opts.itlSigner, '--itl-signer', 'the plan re-signs the ITL');
+      const configSigner = required(opts.configSigner, '--config-signer', 'the plan signs the configs');
+      const newTftp = required(opts.newTftp, '--new-tftp', "the re-imaged server's new key and certificate");
       const p = await planReimage({
         ...commonInputs(opts, await readConfigs(opts.config, ctx)),
         itl: { ...itl, signer: await bag.signer(itlSigner), signerSource: `--itl-signer ${itlSigner}` },
         ctl: ctl
-          ? { ...ctl, signer: await bag.signer(required(str('ctlSigner'), '--ctl-signer', 'with --ctl, the plan re-signs the CTL')), signerSource: `--ctl-signer ${str('ctlSigner')}` }
+          ? { ...ctl, signer: await bag.signer(required(opts.ctlSigner, '--ctl-signer', 'with --ctl, the plan re-signs the CTL')), signerSource: `--ctl-signer ${opts.ctlSigner}` }
           : undefined,
         configSigner: await bag.signer(configSigner),
         configSignerSource: `--config-signer ${configSigner}`,
         newTftp: await bag.newCert(newTftp, '--new-tftp', true),
-        newItlSigner: str('newItlSigner') ? await bag.newCert(str('newItlSigner')!, '--new-itl-signer', true) : undefined,
-        newTvs: str('newTvs') ? await bag.newCert(str('newTvs')!, '--new-tvs', false) : undefined,
-        newCapf: str('newCapf') ? await bag.newCert(str('newCapf')!, '--new-capf', false) : undefined,
+        newItlSigner: opts.newItlSigner ? await bag.newCert(opts.newItlSigner, '--new-itl-signer', true) : undefined,
+        newTvs: opts.newTvs ? await bag.newCert(opts.newTvs, '--new-tvs', false) : undefined,
+        newCapf: opts.newCapf ? await bag.newCert(opts.newCapf, '--new-capf', false) : undefined,
         withoutRollback: Boolean(opts.withoutRollback),
       });
       await finish(p, opts, ctx);
@@ -301,7 +347,7 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--config-signer <signer>', 'the key that signs configs now')
       .option('--next-itl-signer <signer>', 'the key that signs the ITL after the rollback (adds a third step)')
       .option('--next-config-signer <signer>', 'the key that signs configs after the rollback'),
-  ).action(async (opts: CommonOpts & Record<string, string | undefined>) => {
+  ).action(async (opts: RollbackOpts) => {
     const bag = new SignerBag(ctx, debug, () => opts.wait === false);
     try {
       const itl = await readList(required(opts.itl, '--itl', 'the ITL the phones hold now'), '--itl', 'itl', ctx);
@@ -309,7 +355,7 @@ export function register(program: Command, ctx: CliContext): void {
       const itlSigner = required(opts.itlSigner, '--itl-signer', 'it signs the rollback ITL');
       const configSigner = required(opts.configSigner, '--config-signer', 'the plan signs the configs');
       const p = await planRollback({
-        ...commonInputs(opts, await readConfigs(opts.config as unknown as string[], ctx)),
+        ...commonInputs(opts, await readConfigs(opts.config, ctx)),
         itl: { ...itl, signer: await bag.signer(itlSigner), signerSource: `--itl-signer ${itlSigner}` },
         ctl: ctl
           ? { ...ctl, signer: await bag.signer(required(opts.ctlSigner, '--ctl-signer', 'with --ctl, the plan re-signs the CTL')), signerSource: `--ctl-signer ${opts.ctlSigner}` }

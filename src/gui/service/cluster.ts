@@ -12,15 +12,21 @@ import { certView } from './certs';
 
 const isUri = (source: string) => source.startsWith('pkcs11:');
 
+/** The certificate a pkcs11: URI names, from the tokens present (undefined when none matches). */
+export type UriResolver = (uri: string) => Buffer | undefined;
+
 type DraftCert = ClusterDraft['servers'][number]['certificates'][number];
 
 /** Load a certificate source for display; a problem is shown beside it rather than failing the whole cluster. */
-async function certFromSource(role: number, source: string | undefined, der: string | undefined): Promise<ClusterCertView> {
+async function certFromSource(role: number, source: string | undefined, der: string | undefined, resolve?: UriResolver): Promise<ClusterCertView> {
   const base: ClusterCertView = { role, roleName: roleName(role), source: source ?? '' };
   try {
     if (der) return { ...base, certificate: certView(Buffer.from(der, 'base64')) };
     if (!source) return { ...base, problem: 'no certificate' };
-    if (isUri(source)) return base; // read from the token when the CTL is built
+    if (isUri(source)) {
+      const fromToken = resolve?.(source);
+      return fromToken ? { ...base, certificate: certView(fromToken) } : base; // else read when the CTL is built
+    }
     const first = readCertificates(await fs.readFile(source))[0];
     return { ...base, certificate: certView(first!) };
   } catch (err) {
@@ -61,15 +67,15 @@ function warnings(view: Omit<ClusterView, 'warnings'>): CheckView[] {
   return out;
 }
 
-async function viewOf(draft: ClusterDraft, file?: string): Promise<ClusterView> {
-  const sast = await Promise.all(draft.sast.map((c) => certFromSource(Role.SAST, c.source, c.der)));
+async function viewOf(draft: ClusterDraft, file?: string, resolve?: UriResolver): Promise<ClusterView> {
+  const sast = await Promise.all(draft.sast.map((c) => certFromSource(Role.SAST, c.source, c.der, resolve)));
   const servers = await Promise.all(
     draft.servers.map(async (s) => ({
       name: s.name,
       dns: s.dns,
       ip: s.ip,
       itlSigner: s.itlSigner,
-      certificates: await Promise.all(s.certificates.map((c) => certFromSource(c.role, c.source, c.der))),
+      certificates: await Promise.all(s.certificates.map((c) => certFromSource(c.role, c.source, c.der, resolve))),
     })),
   );
   const view = { file, name: draft.name, digest: draft.digest, signerVersion: draft.signerVersion, dnStyle: draft.dnStyle, sast, servers };
@@ -93,13 +99,13 @@ function draftFromConfig(config: ClusterConfig): ClusterDraft {
   };
 }
 
-export async function loadCluster(file: string): Promise<ClusterView> {
+export async function loadCluster(file: string, resolve?: UriResolver): Promise<ClusterView> {
   const config = await loadClusterFile(path.resolve(file));
-  return viewOf(draftFromConfig(config), config.file);
+  return viewOf(draftFromConfig(config), config.file, resolve);
 }
 
-export function checkCluster(draft: ClusterDraft): Promise<ClusterView> {
-  return viewOf(draft);
+export function checkCluster(draft: ClusterDraft, resolve?: UriResolver): Promise<ClusterView> {
+  return viewOf(draft, undefined, resolve);
 }
 
 function safeName(s: string): string {
@@ -110,7 +116,7 @@ function safeName(s: string): string {
  * Save a cluster file. Certificates added in the GUI (an upload, a TLS fetch) have no file yet: each is written as
  * PEM into `certs/` beside the cluster file, since the cluster file names certificates by path.
  */
-export async function saveCluster(file: string, draft: ClusterDraft, overwrite: boolean): Promise<ClusterView> {
+export async function saveCluster(file: string, draft: ClusterDraft, overwrite: boolean, resolve?: UriResolver): Promise<ClusterView> {
   const target = path.resolve(file);
   const certDir = path.join(path.dirname(target), 'certs');
   const materialise = async (c: DraftCert, stem: string): Promise<string> => {
@@ -144,14 +150,14 @@ export async function saveCluster(file: string, draft: ClusterDraft, overwrite: 
     ),
   };
   await saveClusterFile(target, config, overwrite);
-  return loadCluster(target);
+  return loadCluster(target, resolve);
 }
 
 /**
  * The CTL records a cluster stands for (the cluster library decides which), with their certificates loaded, as
- * records for the CTL builder. SAST sources that are pkcs11: URIs are left out: those come from the tokens screen.
+ * records for the CTL builder; a pkcs11: source is read from the token present that it names.
  */
-export async function clusterCtlRecords(draft: ClusterDraft): Promise<DraftRecord[]> {
+export async function clusterCtlRecords(draft: ClusterDraft, resolve?: UriResolver): Promise<DraftRecord[]> {
   // The cluster library works on sources; give each certificate a key and map the answer back to its bytes.
   const ders = new Map<string, string | undefined>();
   const keyed = (c: DraftCert, key: string) => {
@@ -169,8 +175,12 @@ export async function clusterCtlRecords(draft: ClusterDraft): Promise<DraftRecor
   };
   const records: DraftRecord[] = [];
   for (const source of ctlRecordSources(config)) {
-    if (isUri(source.cert)) continue;
-    const der = ders.get(source.cert) ?? readCertificates(await fs.readFile(source.cert))[0]!.toString('base64');
+    let der = ders.get(source.cert);
+    if (!der && isUri(source.cert)) {
+      der = resolve?.(source.cert)?.toString('base64');
+      if (!der) throw new OpenctlError(`${source.cert}: no token present holds this certificate: insert it, or add the SAST from the CTL builder`);
+    }
+    der ??= readCertificates(await fs.readFile(source.cert))[0]!.toString('base64');
     records.push({
       from: 'certificate',
       role: source.role,

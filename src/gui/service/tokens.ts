@@ -21,7 +21,7 @@ import type { TokenState } from '../../pkcs11/token-state';
 import { openPkcs11Signer, readTokenCertificate } from '../../pkcs11/signer';
 import { TokenWatcher, type TokenEvent } from '../../pkcs11/watch';
 import { DEMO_PIN, DEMO_TOKENS, SOFTHSM_MODULE, provisionDemoTokens } from '../../pkcs11/provision';
-import type { Pkcs11Uri } from '../../pkcs11/uri';
+import { parsePkcs11Uri, type Pkcs11Uri } from '../../pkcs11/uri';
 import { certView } from './certs';
 import type { TokenAccess } from './token-access';
 
@@ -47,6 +47,8 @@ interface KnownToken {
   signingId?: string;
   sastDer?: Buffer;
 }
+
+const FOLLOW_UP_MS = [1000, 3000];
 
 /** No PIN from the environment in the GUI: the person types it, or uses the PIN pad. */
 const NO_PIN_ENV: NodeJS.ProcessEnv = {};
@@ -154,6 +156,14 @@ export class TokenService implements TokenAccess {
     const key = presenceKey(event.module, event.token);
     if (event.type === 'inserted') {
       this.present.set(key, { module: event.module, slotId: event.slotId, token: event.token });
+      // A token seen the moment it arrives may not show its objects yet (a reader still reading the card, a token
+      // still being made): look at it again shortly.
+      for (const delay of FOLLOW_UP_MS) {
+        const timer = setTimeout(() => {
+          if (!this.closed) void this.refresh();
+        }, delay);
+        timer.unref();
+      }
     } else {
       this.present.delete(key);
       const id = tokenId(event.module, event.slotId, event.token.serial);
@@ -382,6 +392,22 @@ export class TokenService implements TokenAccess {
     const entry = this.entry(id);
     if (!entry.sastDer) throw new TokenError(`token ${entry.view.label} holds no certificate with a private key`);
     return entry.sastDer;
+  }
+
+  /** The SAST certificate of the present token a pkcs11: URI names (by label, and serial when given). */
+  certificateForUri(text: string): Buffer | undefined {
+    let uri: Pkcs11Uri;
+    try {
+      uri = parsePkcs11Uri(text);
+    } catch {
+      return undefined;
+    }
+    for (const entry of this.known.values()) {
+      if (uri.token !== undefined && uri.token !== entry.view.label) continue;
+      if (uri.serial !== undefined && uri.serial !== entry.view.serial) continue;
+      if (entry.sastDer) return entry.sastDer;
+    }
+    return undefined;
   }
 
   describe(id: string): string {
