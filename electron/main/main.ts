@@ -29,6 +29,10 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 // Must run before `ready`: our pages come from app://openctl, a standard, secure origin of their own.
 protocol.registerSchemesAsPrivileged([{ scheme: SCHEME, privileges: { standard: true, secure: true } }]);
 app.enableSandbox();
+// Started as `electron dist/electron/main/main.js` there is no package.json beside us: name the app, so its data
+// folder (demo tokens) is the one web mode uses too (src/gui/paths.ts userDataDir).
+app.setName('openctl');
+app.setPath('userData', process.env.OPENCTL_DATA_DIR ?? path.join(app.getPath('appData'), 'openctl'));
 
 function isAppUrl(url: string): boolean {
   try {

@@ -28,10 +28,10 @@ export class AuditLog {
     return new AuditLog(await fs.open(file, 'a', 0o644));
   }
 
-  async append(records: AuditRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    let text = '';
-    for (const r of records) text += `${JSON.stringify(r)}\n`;
+  /** Append records (or ready JSON lines, each ending in a newline) and flush them. */
+  async append(records: AuditRecord[] | string): Promise<void> {
+    const text = typeof records === 'string' ? records : records.map((r) => `${JSON.stringify(r)}\n`).join('');
+    if (text.length === 0) return;
     await this.handle.write(text);
     await this.handle.datasync();
   }

@@ -1,21 +1,18 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { describeWriteError } from '../util/atomic-write';
-import type { AuditLog, AuditRecord } from './audit';
+import type { AuditLog } from './audit';
 import type { Flusher } from './flush';
 import { inParallel } from './flush';
-import type { Journal, ManifestEntry } from './journal';
-
-interface Rename {
-  tmp: string;
-  target: string;
-}
+import type { Journal } from './journal';
+import type { PendingRename } from './protocol';
 
 interface Group {
-  entries: ManifestEntry[];
-  /** Per entry: its temp files (none for an entry kept as is). */
-  renames: Rename[][];
-  audit: AuditRecord[][];
+  sources: string[];
+  /** Per source: its journal line, its temp files (none for an entry kept as is), its audit lines. */
+  lines: string[];
+  renames: PendingRename[][];
+  audit: string[];
 }
 
 export interface CommitterOptions {
@@ -31,7 +28,7 @@ export interface CommitterOptions {
   onCommitted: (files: number) => void;
 }
 
-const emptyGroup = (): Group => ({ entries: [], renames: [], audit: [] });
+const emptyGroup = (): Group => ({ sources: [], lines: [], renames: [], audit: [] });
 
 /**
  * Durability in groups. A group's temp files are flushed (one syncfs), renamed into place, the renames flushed,
@@ -49,17 +46,18 @@ export class Committer {
 
   constructor(private readonly options: CommitterOptions) {}
 
-  add(entry: ManifestEntry, renames: Rename[], audit: AuditRecord[]): void {
-    this.open.entries.push(entry);
+  add(source: string, journalLine: string, renames: PendingRename[], auditLines: string): void {
+    this.open.sources.push(source);
+    this.open.lines.push(journalLine);
     this.open.renames.push(renames);
-    this.open.audit.push(audit);
-    if (this.open.entries.length >= this.options.groupSize) this.kick();
+    this.open.audit.push(auditLines);
+    if (this.open.sources.length >= this.options.groupSize) this.kick();
     else this.timer ??= setTimeout(() => this.kick(), this.options.maxDelayMs);
   }
 
   /** Files signed but not yet durable. */
   get pending(): number {
-    return this.open.entries.length + this.committingCount;
+    return this.open.sources.length + this.committingCount;
   }
 
   /** Wait while two groups' worth of files wait for their commit (the bounded queue behind the workers). */
@@ -73,7 +71,7 @@ export class Committer {
 
   /** Commit what is open and wait for every commit to end. */
   async finish(): Promise<void> {
-    while (this.committing || this.open.entries.length > 0) {
+    while (this.committing || this.open.sources.length > 0) {
       if (!this.committing) this.kick();
       await this.committing;
     }
@@ -92,10 +90,10 @@ export class Committer {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.committing || this.open.entries.length === 0 || this.failure) return;
+    if (this.committing || this.open.sources.length === 0 || this.failure) return;
     const group = this.open;
     this.open = emptyGroup();
-    this.committingCount = group.entries.length;
+    this.committingCount = group.sources.length;
     this.committing = this.commit(group)
       .catch((err: Error) => {
         this.failure ??= err;
@@ -104,8 +102,8 @@ export class Committer {
         this.committing = undefined;
         this.committingCount = 0;
         this.wake();
-        if (this.open.entries.length >= this.options.groupSize) this.kick();
-        else if (this.open.entries.length > 0) this.timer ??= setTimeout(() => this.kick(), this.options.maxDelayMs);
+        if (this.open.sources.length >= this.options.groupSize) this.kick();
+        else if (this.open.sources.length > 0) this.timer ??= setTimeout(() => this.kick(), this.options.maxDelayMs);
       });
   }
 
@@ -117,8 +115,9 @@ export class Committer {
 
   private async commit(group: Group): Promise<void> {
     const { flusher } = this.options;
+    const { outRoot } = this.options;
     const temps = group.renames.flat();
-    const folders = new Set(temps.map((r) => path.dirname(r.target)));
+    const folders = new Set(temps.map((r) => path.dirname(r.tmp)));
     if (temps.length > 0) await flusher.flush(temps.map((r) => r.tmp), new Set());
 
     const failed = new Set<number>();
@@ -127,21 +126,23 @@ export class Committer {
       32,
       async ({ renames, index }) => {
         for (const r of renames) {
+          const target = path.join(outRoot, r.file);
           try {
-            await fs.rename(r.tmp, r.target);
+            await fs.rename(r.tmp, target);
           } catch (err) {
             failed.add(index);
             await fs.rm(r.tmp, { force: true });
-            this.options.onFailed(group.entries[index].source, describeWriteError(r.target, err).message);
+            this.options.onFailed(group.sources[index], describeWriteError(target, err).message);
           }
         }
       },
     );
     if (temps.length > 0) await flusher.flush([], folders);
 
-    const entries = group.entries.filter((_, i) => !failed.has(i));
-    await this.options.audit.append(group.audit.filter((_, i) => !failed.has(i)).flat());
-    await this.options.journal.append(entries);
-    this.options.onCommitted(entries.length);
+    const keep = (_: unknown, i: number) => !failed.has(i);
+    await this.options.audit.append(group.audit.filter(keep).join(''));
+    const lines = group.lines.filter(keep);
+    await this.options.journal.append(lines);
+    this.options.onCommitted(lines.length);
   }
 }

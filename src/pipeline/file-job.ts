@@ -9,7 +9,9 @@ import type { DnStyle } from '../formats/model';
 import { describeWriteError, TEMP_MARKER } from '../util/atomic-write';
 import { OpenctlError } from '../util/errors';
 import { looksLikeXml, readProblem } from './file-checks';
-import type { FileResult, FileTask, OutputKind, OutputRecord, PendingOutput, SignReply } from './protocol';
+import type { ManifestEntry } from './journal';
+import type { AuditRecord } from './audit';
+import type { FileResult, FileTask, OutputKind, OutputRecord, PendingRename, SignReply } from './protocol';
 import type { SignedFileTemplate, SignDigestSync } from './signed-template';
 
 /** How a worker gets signatures: from a key of its own (synchronously) or from the main thread. */
@@ -20,6 +22,8 @@ export interface WorkerSigning {
 }
 
 export interface FileJobOptions {
+  fingerprint: string;
+  jobId: string;
   srcRoot: string;
   outRoot: string;
   hash: HashAlgorithm;
@@ -79,8 +83,7 @@ export class FileJob {
       }
       deviceCertSha256 = sha256Hex(deviceCert);
     }
-    const kept = this.unchanged(task, sourceSha256, deviceCertSha256);
-    if (kept) return { source: task.source, status: 'kept', sourceSha256, deviceCertSha256, outputs: kept };
+    if (this.unchanged(task, sourceSha256, deviceCertSha256)) return { source: task.source, status: 'kept' };
 
     const { template, timestamp } = this.options;
     const signSync = this.options.signing.signSync;
@@ -180,20 +183,20 @@ export class FileJob {
   }
 
   /** `--incremental`: same source, same phone certificate, and every recorded output still holds its bytes. */
-  private unchanged(task: FileTask, sourceSha256: string, deviceCertSha256: string | undefined): OutputRecord[] | undefined {
+  private unchanged(task: FileTask, sourceSha256: string, deviceCertSha256: string | undefined): boolean {
     const previous = task.previous;
-    if (!previous || previous.sourceSha256 !== sourceSha256 || previous.deviceCertSha256 !== deviceCertSha256) return undefined;
+    if (!previous || previous.sourceSha256 !== sourceSha256 || previous.deviceCertSha256 !== deviceCertSha256) return false;
     const expected = deviceCertSha256 ? [encryptedOutputOf(task.output), task.output] : [task.output];
-    const files = previous.outputs.map((o) => o.file);
-    if (files.length !== expected.length || !expected.every((f) => files.includes(f))) return undefined;
+    const files = previous.outputs.map((o: OutputRecord) => o.file);
+    if (files.length !== expected.length || !expected.every((f) => files.includes(f))) return false;
     for (const output of previous.outputs) {
       try {
-        if (sha256Hex(fs.readFileSync(path.join(this.options.outRoot, output.file))) !== output.sha256) return undefined;
+        if (sha256Hex(fs.readFileSync(path.join(this.options.outRoot, output.file))) !== output.sha256) return false;
       } catch {
-        return undefined;
+        return false;
       }
     }
-    return previous.outputs;
+    return true;
   }
 
   private written(
@@ -202,25 +205,24 @@ export class FileJob {
     deviceCertSha256: string | undefined,
     files: Array<[OutputKind, string, Built]>,
   ): FileResult {
-    const outputs: PendingOutput[] = [];
+    const renames: PendingRename[] = [];
+    const outputs: OutputRecord[] = [];
+    const time = new Date().toISOString();
+    const { fingerprint, jobId, hash } = this.options;
+    let auditLines = '';
     try {
       for (const [kind, rel, built] of files) {
-        const tmp = writeTemp(path.join(this.options.outRoot, rel), built.file, this.temps);
-        outputs.push({
-          file: rel,
-          tmp,
-          kind,
-          sha256: sha256Hex(built.file),
-          size: built.file.length,
-          digest: built.digest.toString('hex'),
-          tokenSerial: built.tokenSerial,
-        });
+        renames.push({ tmp: writeTemp(path.join(this.options.outRoot, rel), built.file, this.temps), file: rel });
+        outputs.push({ file: rel, sha256: sha256Hex(built.file), size: built.file.length, kind });
+        const audit: AuditRecord = { time, signer: fingerprint, token: built.tokenSerial, file: rel, hash, digest: built.digest.toString('hex'), job: jobId };
+        auditLines += `${JSON.stringify(audit)}\n`;
       }
     } catch (err) {
-      for (const o of outputs) fs.rmSync(o.tmp, { force: true });
+      for (const r of renames) fs.rmSync(r.tmp, { force: true });
       return { source: task.source, status: 'failed', problem: (err as Error).message };
     }
-    return { source: task.source, status: 'signed', sourceSha256, deviceCertSha256, outputs };
+    const entry: ManifestEntry = { source: task.source, sourceSha256, signer: fingerprint, digest: hash, deviceCertSha256, outputs, signedAt: time };
+    return { source: task.source, status: 'signed', renames, journalLine: JSON.stringify(entry), auditLines };
   }
 
   private failure(task: FileTask, err: unknown): FileResult {

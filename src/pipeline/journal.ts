@@ -39,15 +39,11 @@ export interface JobHeader extends JobSettings {
   startedAt: string;
 }
 
-interface GroupLine {
-  type: 'files';
-  entries: ManifestEntry[];
-}
-
 /**
- * The job's journal, `OUT_DIR/.openctl/journal.jsonl`: a header line, then one line per committed group.
- * A group is appended only after its files were renamed into place and flushed, and the append itself is
- * flushed before the next group starts, so the journal never names a file whose bytes are not on disk.
+ * The job's journal, `OUT_DIR/.openctl/journal.jsonl`: a header line, then one line per finished source (its
+ * manifest entry, so that the manifest is the journal's lines copied). A group's lines are appended only after
+ * its files were renamed into place and flushed, and the append itself is flushed before the next group starts,
+ * so the journal never names a file whose bytes are not on disk.
  */
 export class Journal {
   private constructor(
@@ -74,10 +70,10 @@ export class Journal {
     return new Journal(await fs.open(file, 'a'), file, header);
   }
 
-  async append(entries: ManifestEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    const line: GroupLine = { type: 'files', entries };
-    await this.handle.write(`${JSON.stringify(line)}\n`);
+  /** Append entry lines (JSON of ManifestEntry, no newline) and flush them. */
+  async append(lines: readonly string[]): Promise<void> {
+    if (lines.length === 0) return;
+    await this.handle.write(`${lines.join('\n')}\n`);
     await this.handle.datasync();
   }
 
@@ -88,8 +84,10 @@ export class Journal {
 
 export interface JournalContents {
   header: JobHeader;
-  /** Entries of the committed groups, in order. */
+  /** The committed entries, in order. */
   entries(): AsyncGenerator<ManifestEntry>;
+  /** The same, as the JSON lines written (for copying into the manifest without parsing). */
+  entryLines(): AsyncGenerator<string>;
 }
 
 /**
@@ -108,35 +106,57 @@ export async function readJournal(file: string): Promise<JournalContents | undef
   for await (const { line, end } of lines(file)) {
     // A last line without its newline was cut short, even when what remains happens to parse.
     const complete = end <= size;
-    let parsed: JobHeader | GroupLine;
-    try {
-      parsed = JSON.parse(line) as JobHeader | GroupLine;
-    } catch {
-      break;
-    }
     if (!complete) break;
     if (!header) {
+      let parsed: Partial<JobHeader>;
+      try {
+        parsed = JSON.parse(line) as Partial<JobHeader>;
+      } catch {
+        break;
+      }
       if (parsed.type !== 'job' || parsed.version !== 1) throw new OpenctlError(`${file}: not an openctl batch journal`);
-      header = parsed;
+      header = parsed as JobHeader;
+    } else if (!isCompleteJson(line)) {
+      break;
     }
     validLength = end;
   }
   if (!header) return undefined;
   if (validLength < size) await fs.truncate(file, validLength);
   const journalHeader = header;
+  async function* entryLines(): AsyncGenerator<string> {
+    let first = true;
+    for await (const { line } of lines(file)) {
+      if (first) first = false;
+      else yield line;
+    }
+  }
   return {
     header: journalHeader,
+    entryLines,
     async *entries() {
-      let first = true;
-      for await (const { line } of lines(file)) {
-        if (first) {
-          first = false;
-          continue;
-        }
-        yield* (JSON.parse(line) as GroupLine).entries;
-      }
+      for await (const line of entryLines()) yield JSON.parse(line) as ManifestEntry;
     },
   };
+}
+
+/** An entry line survives a crash whole or not at all: check it parses (only done once, on resume). */
+function isCompleteJson(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The `source` of an entry line, read without parsing the line (JSON.stringify writes it first). */
+export function sourceOfLine(line: string): string {
+  const prefix = '{"source":"';
+  if (!line.startsWith(prefix)) return (JSON.parse(line) as ManifestEntry).source;
+  let end = prefix.length;
+  while (end < line.length && line[end] !== '"') end += line[end] === '\\' ? 2 : 1;
+  return JSON.parse(line.slice(prefix.length - 1, end + 1)) as string;
 }
 
 /** Lines of a file with the byte offset just past each line's newline. */

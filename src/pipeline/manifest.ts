@@ -23,9 +23,10 @@ const FILES_OPEN = '"files": [';
 /**
  * `OUT_DIR/.openctl/manifest.json`: one JSON document, written with one `files` entry per line so that it can
  * be written and read as a stream (100,000 entries never sit in memory at once), and still parses as plain JSON.
+ * Entries come as objects or as their JSON (the journal's lines, copied as they are).
  * Written to a temp file, flushed, then renamed: a reader never sees half a manifest.
  */
-export async function writeManifest(file: string, header: ManifestHeader, entries: AsyncIterable<ManifestEntry>): Promise<void> {
+export async function writeManifest(file: string, header: ManifestHeader, entries: AsyncIterable<ManifestEntry | string>): Promise<void> {
   const tmp = tempPathFor(file);
   const handle = await fs.open(tmp, 'wx', 0o644);
   try {
@@ -33,7 +34,7 @@ export async function writeManifest(file: string, header: ManifestHeader, entrie
     let buffer = `${head},\n ${FILES_OPEN}`;
     let first = true;
     for await (const entry of entries) {
-      buffer += `${first ? '\n' : ',\n'}${JSON.stringify(entry)}`;
+      buffer += `${first ? '\n' : ',\n'}${typeof entry === 'string' ? entry : JSON.stringify(entry)}`;
       first = false;
       if (buffer.length > 1 << 16) {
         await handle.write(buffer);

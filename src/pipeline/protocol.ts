@@ -15,6 +15,9 @@ export interface WorkerInit {
   /** Header timestamp of every file of the job (Unix seconds). */
   timestamp: number;
   dnStyle?: DnStyle;
+  /** SHA-256 fingerprint of the certificate and the job, for the journal and audit lines the workers write. */
+  fingerprint: string;
+  jobId: string;
   /** The `.sgn` header template derived once by the main thread (absent: build every file with buildSignedFile). */
   template?: TemplateParts;
   srcRoot: string;
@@ -31,13 +34,11 @@ export interface OutputRecord {
   kind: OutputKind;
 }
 
-/** What was written for one output and not yet committed (renamed into place). */
-export interface PendingOutput extends OutputRecord {
-  /** Absolute temp path in the output's folder. */
+/** A temp file waiting for its group's commit: the absolute temp path and the output it becomes. */
+export interface PendingRename {
   tmp: string;
-  /** Hex digest that was signed (audit log). */
-  digest: string;
-  tokenSerial?: string;
+  /** Relative to OUT_DIR. */
+  file: string;
 }
 
 export interface FileTask {
@@ -54,8 +55,12 @@ export interface FileTask {
 }
 
 export type FileResult =
-  | { source: string; status: 'signed'; sourceSha256: string; deviceCertSha256?: string; outputs: PendingOutput[] }
-  | { source: string; status: 'kept'; sourceSha256: string; deviceCertSha256?: string; outputs: OutputRecord[] }
+  /**
+   * Signed and written as temp files. The worker also wrote the file's journal line (its manifest entry, JSON)
+   * and its audit lines, so that the main thread only strings them together at commit time.
+   */
+  | { source: string; status: 'signed'; renames: PendingRename[]; journalLine: string; auditLines: string }
+  | { source: string; status: 'kept' }
   | { source: string; status: 'failed'; problem: string }
   /** Not done and not the file's fault (the signer stopped): the resumed batch does it. */
   | { source: string; status: 'interrupted' };

@@ -29,28 +29,28 @@ export class WorkerPool {
     private readonly onResults: (results: FileResult[]) => void,
   ) {}
 
-  static async start(options: {
-    jobs: number;
-    depth: number;
-    init: WorkerInit;
-    backend: SigningBackend;
-    onResults: (results: FileResult[]) => void;
-  }): Promise<WorkerPool> {
+  /**
+   * Start the threads at once (loading their modules overlaps the main thread's own setup); `init` then hands
+   * them the job. Close the pool whatever happens.
+   */
+  static spawn(options: { jobs: number; depth: number; backend: SigningBackend; onResults: (results: FileResult[]) => void }): WorkerPool {
     const pool = new WorkerPool(options.backend, options.depth, options.onResults);
-    try {
-      await Promise.all(Array.from({ length: options.jobs }, () => pool.spawn(options.init)));
-    } catch (err) {
-      await pool.close();
-      throw err;
-    }
+    for (let i = 0; i < options.jobs; i += 1) pool.spawnOne();
     return pool;
   }
 
-  private spawn(init: WorkerInit): Promise<void> {
+  private readonly ready: Array<Promise<void>> = [];
+
+  async init(init: WorkerInit): Promise<void> {
+    for (const slot of this.slots) this.post(slot, { type: 'init', init });
+    await Promise.all(this.ready);
+  }
+
+  private spawnOne(): void {
     const worker = new Worker(path.join(__dirname, 'worker.js'));
     const slot: Slot = { worker, inFlight: 0 };
     this.slots.push(slot);
-    return new Promise((resolve, reject) => {
+    const ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (message: FromWorker) => {
         switch (message.type) {
           case 'ready':
@@ -82,8 +82,9 @@ export class WorkerPool {
         slot.inFlight = 0;
         this.wake();
       });
-      this.post(slot, { type: 'init', init });
     });
+    ready.catch(() => undefined); // reported by init()
+    this.ready.push(ready);
   }
 
   private sign(slot: Slot, requestId: number, hash: HashAlgorithm, digests: Uint8Array[]): void {

@@ -84,6 +84,8 @@ async function init(config: WorkerInit): Promise<void> {
   }
   const template = config.template ? SignedFileTemplate.fromParts(config.template) : undefined;
   job = new FileJob({
+    fingerprint: config.fingerprint,
+    jobId: config.jobId,
     srcRoot: config.srcRoot,
     outRoot: config.outRoot,
     hash: config.hash,

@@ -83,7 +83,7 @@ export function LoginDialog({ token, onClose }: { token?: TokenView; onClose(): 
               </label>
             </div>
           )}
-          {!locked && !finalTry && countLow && (
+          {!locked && !finalTry && countLow && !result && (
             <p class="notice notice-warn" role="alert">
               A wrong PIN was entered before: fewer tries are left before the token locks.
             </p>

@@ -73,7 +73,7 @@ function TokenCard({ token }: { token: TokenView }) {
 }
 
 function DemoOffer() {
-  const { api, info, refreshInfo, refreshTokens, notify } = useApp();
+  const { api, info, refreshInfo, refreshTokens, notify, go } = useApp();
   const [busy, setBusy] = useState(false);
   const demo = info?.demo;
   if (!demo) return null;
@@ -104,6 +104,12 @@ function DemoOffer() {
             </li>
           ))}
         </ul>
+        <p>
+          Next: in the CTL builder, add the SAST certificates of both tokens, choose the token that signs, and save.
+        </p>
+        <button type="button" class="primary" onClick={() => go('ctl')}>
+          Build a CTL with them
+        </button>
       </section>
     );
   }

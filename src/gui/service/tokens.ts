@@ -210,7 +210,7 @@ export class TokenService implements TokenAccess {
           continue;
         }
         if (this.present && !this.present.has(presenceKey(listing.path, slot.token))) continue; // removed
-        const entry = await this.describeToken(listing.path, slot.slotId, `${slot.description || 'slot'} ${slot.slotId}`, slot.token, slot.objects ?? []);
+        const entry = await this.describeToken(listing.path, slot.slotId, slot.description || `slot ${slot.slotId}`, slot.token, slot.objects ?? []);
         known.set(entry.view.id, entry);
       }
     }
