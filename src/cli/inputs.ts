@@ -1,24 +1,9 @@
-import { promises as fs } from 'node:fs';
 import { OpenctlError, FormatError } from '../util/errors';
+import { readInput } from '../util/read-input';
+
+export { readInput };
 import { parseFile } from '../formats';
 import type { ParsedFile, TrustList, TrustListKind } from '../formats/model';
-
-/** Inputs larger than any real CTL, ITL or config: refuse before reading them whole. */
-export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
-
-export async function readInput(file: string, what = 'file'): Promise<Buffer> {
-  try {
-    const stat = await fs.stat(file);
-    if (stat.isDirectory()) throw new OpenctlError(`${file}: is a folder, not a ${what}`);
-    if (stat.size > MAX_INPUT_BYTES) throw new OpenctlError(`${file}: ${stat.size} bytes is too large for a ${what}`);
-    return await fs.readFile(file);
-  } catch (err) {
-    if (err instanceof OpenctlError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? String(err));
-    throw new OpenctlError(`${file}: cannot read: ${reason}`);
-  }
-}
 
 /** Parse with errors naming the file: `FILE: at byte N: problem`. */
 export function parseNamed(file: string, bytes: Buffer, kind?: TrustListKind): ParsedFile {

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { OpenctlError, FormatError } from '../util/errors';
+import { readInput } from '../util/read-input';
 import { parseFile, parseRoleName } from '../formats';
 import { readCertificates } from '../crypto/certificate';
 import type { FleetGroup, HeldList, PhoneFile, PhoneTrust, TvsCertificate, TvsModel } from '../trust';
@@ -11,25 +12,10 @@ import { fetchUrl, isFetchUrl, type FetchSettings } from './fetch';
  * the files to deploy, what TVS knows, a fleet folder. The model itself never reads a file.
  */
 
-const MAX_INPUT_BYTES = 64 * 1024 * 1024;
 /** Extensions of the files a deploy folder contributes (trust lists, signed files, plain configs). */
 const DEPLOYABLE = /\.(tlv|sgn|xml|cnf)$/i;
 
 export type InputSettings = Pick<FetchSettings, 'timeoutMs' | 'retries' | 'signal'> & { cwd?: string };
-
-async function readBytes(file: string, what: string): Promise<Buffer> {
-  try {
-    const stat = await fs.stat(file);
-    if (stat.isDirectory()) throw new OpenctlError(`${file}: is a folder, not a ${what}`);
-    if (stat.size > MAX_INPUT_BYTES) throw new OpenctlError(`${file}: ${stat.size} bytes is too large for a ${what}`);
-    return await fs.readFile(file);
-  } catch (err) {
-    if (err instanceof OpenctlError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? String(err));
-    throw new OpenctlError(`${file}: cannot read: ${reason}`);
-  }
-}
 
 /** Does this look like a Cisco TLV file (header tag 1, length 2)? Plain configs do not. */
 function looksLikeTlv(bytes: Buffer): boolean {
@@ -55,7 +41,7 @@ export async function readPhoneFile(spec: string, settings: InputSettings = {}):
     return toPhoneFile(name, bytes, spec);
   }
   const file = path.resolve(settings.cwd ?? process.cwd(), spec);
-  return toPhoneFile(path.basename(file), await readBytes(file, 'file'), spec);
+  return toPhoneFile(path.basename(file), await readInput(file, 'file'), spec);
 }
 
 /** Paths, folders (their deployable files, sorted by name) and URLs, in the order given. */
@@ -67,7 +53,7 @@ export async function readPhoneFiles(specs: readonly string[], settings: InputSe
       const stat = await fs.stat(file).catch(() => undefined);
       if (stat?.isDirectory()) {
         const names = (await fs.readdir(file)).filter((n) => DEPLOYABLE.test(n) && !n.startsWith('.')).sort();
-        for (const n of names) out.push(toPhoneFile(n, await readBytes(path.join(file, n), 'file'), path.join(spec, n)));
+        for (const n of names) out.push(toPhoneFile(n, await readInput(path.join(file, n), 'file'), path.join(spec, n)));
         continue;
       }
     }
@@ -134,7 +120,7 @@ function splitRole(spec: string): { role?: number; file: string } {
 
 export async function readCertFile(spec: string, settings: InputSettings = {}): Promise<Buffer[]> {
   const file = path.resolve(settings.cwd ?? process.cwd(), spec);
-  const bytes = await readBytes(file, 'certificate');
+  const bytes = await readInput(file, 'certificate');
   try {
     return readCertificates(bytes);
   } catch (err) {
@@ -182,7 +168,7 @@ export async function readFleet(dir: string, sbdDefault: boolean, settings: Inpu
     const phone: PhoneTrust = { sbd: settingsJson.sbd ?? sbdDefault };
     for (const n of names.filter((x) => /\.tlv$/i.test(x))) {
       const label = path.join(dir, entry.name, n);
-      holdFile(phone, toPhoneFile(n, await readBytes(path.join(folder, n), 'file'), label), label);
+      holdFile(phone, toPhoneFile(n, await readInput(path.join(folder, n), 'file'), label), label);
     }
     groups.push({ name: entry.name, phone, ...(settingsJson.phones !== undefined ? { phones: settingsJson.phones } : {}) });
   }

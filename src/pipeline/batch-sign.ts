@@ -7,7 +7,7 @@ import { certificateInfo } from '../crypto/certificate';
 import type { DnStyle } from '../formats/model';
 import { syncDirectory, TEMP_MARKER } from '../util/atomic-write';
 import { ExitCode, OpenctlError } from '../util/errors';
-import { AuditLog, type AuditRecord } from './audit';
+import { AuditLog } from './audit';
 import { PemBackend, type SigningBackend } from './backend';
 import { Committer } from './committer';
 import { indexDeviceCertificates } from './device-certs';
@@ -15,11 +15,11 @@ import { BatchEvents, type BatchFailure, type BatchSummary } from './events';
 import { encryptedOutputOf } from './file-job';
 import { mustBeXml, phoneMacOf } from './file-checks';
 import { chooseFlusher, type FlushMode } from './flusher-choice';
-import { Journal, readJournal, settingsDiff, type JobHeader, type JobSettings, type ManifestEntry } from './journal';
+import { Journal, readJournal, settingsDiff, sourceOfLine, type JobHeader, type JobSettings, type JournalContents, type ManifestEntry } from './journal';
 import { readManifestEntries, writeManifest } from './manifest';
 import { ProgressMeter } from './progress';
-import type { FileResult, FileTask, WorkerInit } from './protocol';
-import { acquireLock, statePaths } from './state-files';
+import type { FileResult, FileTask } from './protocol';
+import { acquireLock, statePaths, type StatePaths } from './state-files';
 import { checkSignerTrusted } from './trust-check';
 import { countFiles, walkFiles, type WalkOptions } from './walk';
 import { WorkerPool } from './worker-pool';
@@ -76,9 +76,40 @@ export async function batchSign(options: BatchSignOptions): Promise<BatchSummary
   const out = path.resolve(options.out);
   await checkFolders(source, out);
   const hash = options.digest ?? 'sha1';
-
   const backend: SigningBackend = 'pem' in options.signer ? await PemBackend.load(options.signer.pem) : options.signer.backend;
+  const closers: Array<() => Promise<unknown>> = [];
+  if ('pem' in options.signer) closers.push(() => backend.close());
+  try {
+    return await runJob(options, { started, events, source, out, hash, backend, closers });
+  } finally {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  }
+}
+
+interface JobContext {
+  started: number;
+  events: BatchEvents;
+  source: string;
+  out: string;
+  hash: HashAlgorithm;
+  backend: SigningBackend;
+  /** Run in reverse order at the end, whatever happened. */
+  closers: Array<() => Promise<unknown>>;
+}
+
+async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<BatchSummary> {
+  const { started, events, source, out, hash, backend, closers } = ctx;
   backend.onTokenLost = (description, err) => events.emit('warning', `${description} stopped (${err.message}); the other tokens carry on`);
+
+  // The threads load their code while this thread checks the signer, the lists and the journal.
+  const counts = { signed: 0, kept: 0, failed: 0 };
+  const failures: BatchFailure[] = [];
+  let onResults: (results: FileResult[]) => void = () => undefined;
+  const remote = backend.workerPem === undefined;
+  const jobs = Math.max(1, options.jobs ?? os.availableParallelism());
+  const pool = WorkerPool.spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
+  closers.push(() => pool.close());
+
   const fingerprint = fingerprintOf(backend.certificate);
   const signerInfo = certificateInfo(backend.certificate);
   if (options.trust?.length) {
@@ -86,253 +117,229 @@ export async function batchSign(options: BatchSignOptions): Promise<BatchSummary
     for (const file of check.notIn) events.emit('warning', `${file} does not list the signer: phones holding only it would reject the files`);
   }
   const deviceCerts = options.encryptWith ? await indexDeviceCertificates(options.encryptWith) : undefined;
+  const template = await SignedFileTemplate.derive(backend, hash, options.dnStyle);
+  if (!template) events.emit('warning', 'the fast header template did not match buildSignedFile: signing through the generic builder');
 
   await fs.mkdir(out, { recursive: true });
   const paths = statePaths(out);
-  const unlock = await acquireLock(paths);
-  const closers: Array<() => Promise<unknown>> = [unlock];
-  try {
-    const settings: JobSettings = {
-      source,
-      signer: fingerprint,
-      digest: hash,
-      timestamp: options.timestamp ?? Math.floor(started / 1000),
-      include: options.include ?? [],
-      exclude: options.exclude ?? [],
-      encryptWith: options.encryptWith ? path.resolve(options.encryptWith) : undefined,
-      incremental: options.incremental ?? false,
-    };
+  closers.push(await acquireLock(paths));
+  const settings: JobSettings = {
+    source,
+    signer: fingerprint,
+    digest: hash,
+    timestamp: options.timestamp ?? Math.floor(started / 1000),
+    include: options.include ?? [],
+    exclude: options.exclude ?? [],
+    encryptWith: options.encryptWith ? path.resolve(options.encryptWith) : undefined,
+    incremental: options.incremental ?? false,
+  };
+  const { journal, previousJob } = await openJournal(paths, settings, options, events, started);
+  closers.push(() => journal.close());
+  const jobId = journal.header.jobId;
+  settings.timestamp = journal.header.timestamp;
+  await removeTempFiles(out);
 
-    // The journal: a new job, or the interrupted one this run finishes.
-    const previousJob = await readJournal(paths.journal);
-    let journal: Journal;
-    let resumed = false;
-    if (previousJob && !options.resume) {
-      throw new OpenctlError(
-        `${out} holds an interrupted batch (started ${previousJob.header.startedAt}): run again with --resume to finish it, or delete ${paths.journal} to start over`,
-      );
+  // What the journal already holds, and which output belongs to which source (name collisions).
+  const done = new Set<string>();
+  const claimed = new Map<string, string>();
+  if (previousJob) {
+    for await (const entry of previousJob.entries()) {
+      done.add(entry.source);
+      for (const o of entry.outputs) claimed.set(o.file.toLowerCase(), entry.source);
     }
-    if (previousJob) {
-      const differ = settingsDiff(previousJob.header, settings);
-      if (options.timestamp !== undefined && options.timestamp !== previousJob.header.timestamp) differ.push('--timestamp');
-      if (differ.length > 0) {
-        throw new OpenctlError(`--resume: the interrupted batch in ${out} was started with another ${differ.join(', ')}; give the same options, or delete ${paths.journal} to start over`);
-      }
-      settings.timestamp = previousJob.header.timestamp;
-      journal = await Journal.reopen(paths.journal, previousJob.header);
-      resumed = true;
-    } else {
-      if (options.resume) events.emit('warning', `${out}: no interrupted batch to resume; starting a new one`);
-      const header: JobHeader = { type: 'job', version: 1, jobId: randomUUID(), startedAt: new Date(started).toISOString(), ...settings };
-      journal = await Journal.create(paths.journal, header);
-    }
-    closers.push(() => journal.close());
-    const jobId = journal.header.jobId;
-    await removeTempFiles(out);
-
-    // What the journal already holds, and which output belongs to which source (name collisions).
-    const done = new Set<string>();
-    const claimed = new Map<string, string>();
-    if (previousJob) {
-      for await (const entry of previousJob.entries()) {
-        done.add(entry.source);
-        for (const o of entry.outputs) claimed.set(o.file.toLowerCase(), entry.source);
-      }
-    }
-    const previousManifest = new Map<string, ManifestEntry>();
-    if (settings.incremental) {
-      for await (const entry of readManifestEntries(paths.manifest)) previousManifest.set(entry.source, entry);
-    }
-
-    const audit = await AuditLog.open(paths.audit);
-    closers.push(() => audit.close());
-    const nativeSyncfs = options.nativeSyncfs ?? nativeSyncfsIfBuilt();
-    const flusher = await chooseFlusher(out, options.flush ?? 'auto', nativeSyncfs);
-    closers.push(() => flusher.close());
-
-    const failures: BatchFailure[] = [];
-    const counts = { signed: 0, kept: 0, failed: 0 };
-    const fail = (file: string, problem: string) => {
-      failures.push({ source: file, problem });
-      counts.failed += 1;
-      if (events.listenerCount('file') > 0) events.emit('file', { source: file, status: 'failed', problem });
-    };
-
-    const committer = new Committer({
-      outRoot: out,
-      flusher,
-      journal,
-      audit,
-      groupSize: options.groupSize ?? 2048,
-      maxDelayMs: options.groupDelayMs ?? 1000,
-      onFailed: (file, problem) => {
-        counts.signed -= 1;
-        fail(file, problem);
-      },
-      onCommitted: (files) => events.emit('commit', { files, committed: meter.committed(files) }),
-    });
-    // After a failure, the open group's temp files go (a normal end commits them first: nothing left to remove).
-    closers.push(() => committer.discard());
-
-    const onResults = (results: FileResult[]) => {
-      const time = new Date().toISOString();
-      for (const r of results) {
-        if (r.status === 'signed') {
-          counts.signed += 1;
-          const entry: ManifestEntry = {
-            source: r.source,
-            sourceSha256: r.sourceSha256,
-            signer: fingerprint,
-            digest: hash,
-            deviceCertSha256: r.deviceCertSha256,
-            outputs: r.outputs.map((o) => ({ file: o.file, sha256: o.sha256, size: o.size, kind: o.kind })),
-            signedAt: time,
-          };
-          const records: AuditRecord[] = r.outputs.map((o) => ({
-            time,
-            signer: fingerprint,
-            token: o.tokenSerial,
-            file: o.file,
-            hash,
-            digest: o.digest,
-            job: jobId,
-          }));
-          committer.add(entry, r.outputs.map((o) => ({ tmp: o.tmp, target: path.join(out, o.file) })), records);
-          if (events.listenerCount('file') > 0) events.emit('file', { source: r.source, status: 'signed', outputs: r.outputs.map((o) => o.file) });
-        } else if (r.status === 'kept') {
-          counts.kept += 1;
-          const entry = previousManifest.get(r.source) as ManifestEntry;
-          committer.add(entry, [], []);
-          if (events.listenerCount('file') > 0) events.emit('file', { source: r.source, status: 'kept', outputs: r.outputs.map((o) => o.file) });
-        } else if (r.status === 'failed') {
-          fail(r.source, r.problem);
-        }
-      }
-    };
-
-    const jobs = Math.max(1, options.jobs ?? os.availableParallelism());
-    const template = await SignedFileTemplate.derive(backend, hash, options.dnStyle);
-    if (!template) events.emit('warning', 'the fast header template did not match buildSignedFile: signing through the generic builder');
-    const init: WorkerInit = {
-      certificate: backend.certificate,
-      keyBits: backend.keyBits,
-      description: backend.description,
-      pem: backend.workerPem,
-      hash,
-      timestamp: settings.timestamp,
-      dnStyle: options.dnStyle,
-      template: template?.parts(),
-      srcRoot: source,
-      outRoot: out,
-    };
-    const remote = backend.workerPem === undefined;
-    const pool = await WorkerPool.start({ jobs, depth: remote ? 4 : 2, init, backend, onResults });
-    closers.push(() => pool.close());
-
-    const meter = new ProgressMeter(events, counts, done.size);
-    closers.push(async () => meter.stop());
-    events.emit('start', {
-      jobId,
-      resumed,
-      alreadyDone: done.size,
-      jobs,
-      backend: backend.kind,
-      signer: backend.description,
-      flusher: flusher.name,
-    });
-
-    const walkOptions: WalkOptions = {
-      include: settings.include,
-      exclude: settings.exclude,
-      skipDirs: isInside(out, source) ? [out] : [],
-    };
-    const counting = new AbortController();
-    const onAbort = () => counting.abort();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    closers.push(async () => {
-      counting.abort();
-      options.signal?.removeEventListener('abort', onAbort);
-    });
-    countFiles(source, walkOptions, counting.signal).then(
-      (n) => {
-        if (!counting.signal.aborted) meter.setTotal(n);
-      },
-      () => undefined,
-    );
-
-    // The walk feeds the workers in chunks; submit and room() block while the queues are full.
-    const chunkSize = options.chunkSize ?? (remote ? 64 : 32);
-    const stopReason = (): string | undefined =>
-      options.signal?.aborted ? 'interrupted' : pool.signerError ? pool.signerError.message : undefined;
-    let chunk: FileTask[] = [];
-    for await (const entry of walkFiles(source, walkOptions)) {
-      if (stopReason()) break;
-      if (done.has(entry.rel)) continue;
-      const task = makeTask(entry.rel, deviceCerts, previousManifest, fingerprint, hash);
-      const collision = task.outputs.map((o) => claimed.get(o.toLowerCase())).find((owner) => owner !== undefined);
-      if (collision !== undefined) {
-        fail(entry.rel, `name collision: ${task.outputs.join(' and ')} would replace the output of ${collision}`);
-        continue;
-      }
-      for (const o of task.outputs) claimed.set(o.toLowerCase(), entry.rel);
-      chunk.push(task.task);
-      if (chunk.length >= chunkSize) {
-        await committer.room();
-        await pool.submit(chunk);
-        chunk = [];
-      }
-    }
-    if (!stopReason()) await pool.submit(chunk);
-    await pool.drain();
-    if (pool.error) throw pool.error;
-    await committer.finish();
-
-    const stopped = stopReason();
-    let pruned = 0;
-    let manifestFile: string | undefined;
-    let outputs = 0;
-    if (!stopped) {
-      const result = await finishJob({ out, paths, journal, jobId, settings, signerInfo, backend, counts, failures, prune: options.prune ?? false });
-      pruned = result.pruned;
-      outputs = result.outputs;
-      manifestFile = paths.manifest;
-    }
-    const elapsedMs = Date.now() - started;
-    const processed = counts.signed + counts.kept + counts.failed;
-    const summary: BatchSummary = {
-      jobId,
-      source,
-      out,
-      resumed,
-      complete: !stopped,
-      stopped,
-      total: done.size + processed,
-      ...counts,
-      alreadyDone: done.size,
-      pruned,
-      outputs,
-      elapsedMs,
-      filesPerSecond: elapsedMs > 0 ? (processed * 1000) / elapsedMs : 0,
-      backend: backend.kind,
-      jobs,
-      flusher: flusher.name,
-      failures,
-      manifest: manifestFile,
-      exitCode: stopped
-        ? stopped === 'interrupted'
-          ? ExitCode.Interrupted
-          : ((pool.signerError as OpenctlError).exitCode ?? ExitCode.Token)
-        : counts.failed > 0
-          ? ExitCode.Rejected
-          : ExitCode.Ok,
-    };
-    meter.stop();
-    events.emit('end', summary);
-    return summary;
-  } finally {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
-    if ('pem' in options.signer) await backend.close();
   }
+  const previousManifest = new Map<string, ManifestEntry>();
+  if (settings.incremental) {
+    for await (const entry of readManifestEntries(paths.manifest)) previousManifest.set(entry.source, entry);
+  }
+
+  const audit = await AuditLog.open(paths.audit);
+  closers.push(() => audit.close());
+  const nativeSyncfs = options.nativeSyncfs ?? nativeSyncfsIfBuilt();
+  const flusher = await chooseFlusher(out, options.flush ?? 'auto', nativeSyncfs);
+  closers.push(() => flusher.close());
+
+  const fileEvents = () => events.listenerCount('file') > 0;
+  const fail = (file: string, problem: string) => {
+    failures.push({ source: file, problem });
+    counts.failed += 1;
+    if (fileEvents()) events.emit('file', { source: file, status: 'failed', problem });
+  };
+  const meter = new ProgressMeter(events, counts, done.size);
+  closers.push(async () => meter.stop());
+  const committer = new Committer({
+    outRoot: out,
+    flusher,
+    journal,
+    audit,
+    groupSize: options.groupSize ?? 2048,
+    maxDelayMs: options.groupDelayMs ?? 1000,
+    onFailed: (file, problem) => {
+      counts.signed -= 1;
+      fail(file, problem);
+    },
+    onCommitted: (files) => events.emit('commit', { files, committed: meter.committed(files) }),
+  });
+  // After a failure, the open group's temp files go (a normal end commits them first: nothing left to remove).
+  closers.push(() => committer.discard());
+
+  onResults = (results) => {
+    for (const r of results) {
+      if (r.status === 'signed') {
+        counts.signed += 1;
+        committer.add(r.source, r.journalLine, r.renames, r.auditLines);
+        if (fileEvents()) events.emit('file', { source: r.source, status: 'signed', outputs: r.renames.map((x) => x.file) });
+      } else if (r.status === 'kept') {
+        counts.kept += 1;
+        const entry = previousManifest.get(r.source) as ManifestEntry;
+        committer.add(r.source, JSON.stringify(entry), [], '');
+        if (fileEvents()) events.emit('file', { source: r.source, status: 'kept', outputs: entry.outputs.map((o) => o.file) });
+      } else if (r.status === 'failed') {
+        fail(r.source, r.problem);
+      }
+    }
+  };
+
+  await pool.init({
+    certificate: backend.certificate,
+    keyBits: backend.keyBits,
+    description: backend.description,
+    pem: backend.workerPem,
+    hash,
+    timestamp: settings.timestamp,
+    dnStyle: options.dnStyle,
+    fingerprint,
+    jobId,
+    template: template?.parts(),
+    srcRoot: source,
+    outRoot: out,
+  });
+  events.emit('start', {
+    jobId,
+    resumed: previousJob !== undefined,
+    alreadyDone: done.size,
+    jobs,
+    backend: backend.kind,
+    signer: backend.description,
+    flusher: flusher.name,
+  });
+
+  const walkOptions: WalkOptions = {
+    include: settings.include,
+    exclude: settings.exclude,
+    skipDirs: isInside(out, source) ? [out] : [],
+  };
+  startCounting(source, walkOptions, options.signal, meter, closers);
+
+  // The walk feeds the workers in chunks; submit() and room() wait while the queues are full.
+  const chunkSize = options.chunkSize ?? (remote ? 64 : 32);
+  const stopReason = (): string | undefined =>
+    options.signal?.aborted ? 'interrupted' : pool.signerError ? pool.signerError.message : undefined;
+  let chunk: FileTask[] = [];
+  for await (const entry of walkFiles(source, walkOptions)) {
+    if (stopReason()) break;
+    if (done.has(entry.rel)) continue;
+    const planned = makeTask(entry.rel, deviceCerts, previousManifest, fingerprint, hash);
+    const owner = planned.outputs.map((o) => claimed.get(o.toLowerCase())).find((o) => o !== undefined);
+    if (owner !== undefined) {
+      fail(entry.rel, `name collision: ${planned.outputs.join(' and ')} would replace the output of ${owner}`);
+      continue;
+    }
+    for (const o of planned.outputs) claimed.set(o.toLowerCase(), entry.rel);
+    chunk.push(planned.task);
+    if (chunk.length >= chunkSize) {
+      await committer.room();
+      await pool.submit(chunk);
+      chunk = [];
+    }
+  }
+  if (!stopReason()) await pool.submit(chunk);
+  await pool.drain();
+  if (pool.error) throw pool.error;
+  await committer.finish();
+  meter.stop();
+
+  const stopped = stopReason();
+  let finished = { pruned: 0, outputs: 0 };
+  if (!stopped) {
+    finished = await finishJob({ out, paths, journal, jobId, settings, signerInfo, backend, counts, failures, prune: options.prune ?? false });
+  }
+  const elapsedMs = Date.now() - started;
+  const processed = counts.signed + counts.kept + counts.failed;
+  const summary: BatchSummary = {
+    jobId,
+    source,
+    out,
+    resumed: previousJob !== undefined,
+    complete: !stopped,
+    stopped,
+    total: done.size + processed,
+    ...counts,
+    alreadyDone: done.size,
+    pruned: finished.pruned,
+    outputs: finished.outputs,
+    elapsedMs,
+    filesPerSecond: elapsedMs > 0 ? (processed * 1000) / elapsedMs : 0,
+    backend: backend.kind,
+    jobs,
+    flusher: flusher.name,
+    failures,
+    manifest: stopped ? undefined : paths.manifest,
+    exitCode: !stopped
+      ? counts.failed > 0
+        ? ExitCode.Rejected
+        : ExitCode.Ok
+      : stopped === 'interrupted'
+        ? ExitCode.Interrupted
+        : ((pool.signerError as OpenctlError).exitCode ?? ExitCode.Token),
+  };
+  events.emit('end', summary);
+  return summary;
+}
+
+/** The journal: a new job, or the interrupted one this run finishes (with the same settings). */
+async function openJournal(
+  paths: StatePaths,
+  settings: JobSettings,
+  options: BatchSignOptions,
+  events: BatchEvents,
+  started: number,
+): Promise<{ journal: Journal; previousJob?: JournalContents }> {
+  const previousJob = await readJournal(paths.journal);
+  const out = path.dirname(paths.dir);
+  if (previousJob && !options.resume) {
+    throw new OpenctlError(
+      `${out} holds an interrupted batch (started ${previousJob.header.startedAt}): run again with --resume to finish it, or delete ${paths.journal} to start over`,
+    );
+  }
+  if (previousJob) {
+    const differ = settingsDiff(previousJob.header, settings);
+    if (options.timestamp !== undefined && options.timestamp !== previousJob.header.timestamp) differ.push('--timestamp');
+    if (differ.length > 0) {
+      throw new OpenctlError(`--resume: the interrupted batch in ${out} was started with another ${differ.join(', ')}; give the same options, or delete ${paths.journal} to start over`);
+    }
+    return { journal: await Journal.reopen(paths.journal, previousJob.header), previousJob };
+  }
+  if (options.resume) events.emit('warning', `${out}: no interrupted batch to resume; starting a new one`);
+  const header: JobHeader = { type: 'job', version: 1, jobId: randomUUID(), startedAt: new Date(started).toISOString(), ...settings };
+  return { journal: await Journal.create(paths.journal, header) };
+}
+
+/** A second walk that only counts, for the ETA; stopped with the batch. */
+function startCounting(source: string, walkOptions: WalkOptions, signal: AbortSignal | undefined, meter: ProgressMeter, closers: JobContext['closers']): void {
+  const counting = new AbortController();
+  const onAbort = () => counting.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  closers.push(async () => {
+    counting.abort();
+    signal?.removeEventListener('abort', onAbort);
+  });
+  countFiles(source, walkOptions, counting.signal).then(
+    (n) => {
+      if (!counting.signal.aborted) meter.setTotal(n);
+    },
+    () => undefined,
+  );
 }
 
 function nativeSyncfsIfBuilt(): ((fd: number) => Promise<void>) | undefined {
@@ -424,13 +431,14 @@ async function finishJob(o: FinishOptions): Promise<{ pruned: number; outputs: n
   let outputs = 0;
   let pruned = 0;
   const journalContents = await readJournal(o.paths.journal);
-  async function* entries(): AsyncGenerator<ManifestEntry> {
+  async function* entries(): AsyncGenerator<string | ManifestEntry> {
     if (journalContents) {
-      for await (const entry of journalContents.entries()) {
-        if (inJob.has(entry.source)) continue;
-        inJob.add(entry.source);
-        outputs += entry.outputs.length;
-        yield entry;
+      for await (const line of journalContents.entryLines()) {
+        const source = sourceOfLine(line);
+        if (inJob.has(source)) continue;
+        inJob.add(source);
+        outputs += countOutputs(line);
+        yield line;
       }
     }
     for await (const old of readManifestEntries(o.paths.manifest)) {
@@ -467,6 +475,13 @@ async function finishJob(o: FinishOptions): Promise<{ pruned: number; outputs: n
   await fs.rm(o.paths.journal, { force: true });
   await syncDirectory(o.paths.dir);
   return { pruned, outputs };
+}
+
+/** Outputs of an entry line: each output record has one `"kind":`. */
+function countOutputs(line: string): number {
+  let n = 0;
+  for (let at = line.indexOf('"kind":'); at !== -1; at = line.indexOf('"kind":', at + 1)) n += 1;
+  return n;
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -1,13 +1,13 @@
 import { constants, publicDecrypt, X509Certificate } from 'node:crypto';
 import * as os from 'node:os';
-import { digestInfo } from '../crypto/hash';
+import { digestInfo, type HashAlgorithm } from '../crypto/hash';
 import type { Signer } from '../crypto/signer';
 import { Pkcs11Signer } from '../pkcs11/signer';
 import { loadedModules } from '../pkcs11/registry';
 import { describeSlots } from '../pkcs11/tokens';
 import { OpenctlError, TokenError } from '../util/errors';
-import { SignerLanesBackend, type SigningBackend } from './backend';
-import { loadNativeCore, nativeCoreStatus, NativeBatchSigner, type NativeSignerPool } from './native-core';
+import { SignerLanesBackend, type SignResult, type SigningBackend } from './backend';
+import { loadNativeCore, nativeCoreStatus, NativeSignError, type NativeSignerPool } from './native-core';
 
 /**
  * How token signatures are made: `native` — the N-API core, a pool of sessions in native threads, one call per
@@ -46,9 +46,8 @@ export async function openTokenBackend(signers: readonly Signer[], options: Toke
   }
   if (!core || tokens.length !== signers.length) return new SignerLanesBackend(signers, 'pkcs11', 4);
 
-  const pools: NativeSignerPool[] = [];
+  const lanes: NativeLane[] = [];
   try {
-    const nativeSigners: Signer[] = [];
     for (const signer of tokens) {
       const { modulePath, slotId } = locate(signer);
       const pool = await core.NativeSignerPool.open({
@@ -57,64 +56,119 @@ export async function openTokenBackend(signers: readonly Signer[], options: Toke
         keyId: signer.uri.id,
         sessions: options.sessions ?? os.availableParallelism(),
       });
-      pools.push(pool);
-      const native = new NativeBatchSigner(pool, { certificate: signer.certificate, description: `${signer.description} (native)`, maxBatch: 512 });
-      await checkKeyMatches(native);
-      nativeSigners.push(native);
+      lanes.push({ pool, description: `${signer.description} (native)`, serial: signer.tokenSerial, alive: true, busy: 0 });
+      await checkKeyMatches(pool, signer.certificate, signer.description);
     }
-    return new NativeTokensBackend(new SignerLanesBackend(nativeSigners, 'native', 4096), signers);
   } catch (err) {
-    await Promise.all(pools.map((p) => p.close().catch(() => undefined)));
+    await Promise.all(lanes.map((l) => l.pool.close().catch(() => undefined)));
     throw err;
   }
+  return new NativePoolsBackend(lanes, signers);
 }
 
 /** One signature checked against the certificate before thousands are made with the wrong key. */
-async function checkKeyMatches(signer: Signer): Promise<void> {
-  const probe = Buffer.alloc(32, 0x42);
-  const signature = await signer.sign(probe, 'sha256');
+async function checkKeyMatches(pool: NativeSignerPool, certificate: Uint8Array, description: string): Promise<void> {
+  const expected = digestInfo('sha256', Buffer.alloc(32, 0x42));
+  const [signature] = await pool.signBatch([expected]);
   let opened: Buffer | undefined;
   try {
-    opened = publicDecrypt({ key: new X509Certificate(Buffer.from(signer.certificate)).publicKey, padding: constants.RSA_PKCS1_PADDING }, signature);
+    opened = publicDecrypt({ key: new X509Certificate(Buffer.from(certificate)).publicKey, padding: constants.RSA_PKCS1_PADDING }, signature);
   } catch {
     opened = undefined;
   }
-  if (!opened?.equals(digestInfo('sha256', probe))) {
-    throw new TokenError(`${signer.description}: the token's key does not match its certificate`);
-  }
+  if (!opened?.equals(expected)) throw new TokenError(`${description}: the token's key does not match its certificate`);
 }
 
-/** The native lanes, closing the pools first and then the PKCS#11 signers that hold the login. */
-class NativeTokensBackend implements SigningBackend {
+interface NativeLane {
+  pool: NativeSignerPool;
+  description: string;
+  serial: string;
+  alive: boolean;
+  /** Batches in the pool now. */
+  busy: number;
+}
+
+/**
+ * Tokens signing through native pools: each batch of digests from a worker becomes one native call, on the
+ * least busy token; items a token failed (it was removed) go to the others, and only when none is left do
+ * they fail. The PKCS#11 signers stay open underneath: they hold the login the native sessions use.
+ */
+class NativePoolsBackend implements SigningBackend {
   readonly kind = 'native';
   readonly workerPem = undefined;
+  readonly certificate: Buffer;
+  readonly keyBits: number;
+  readonly description: string;
+  readonly tokenSerials: readonly string[];
+  onTokenLost?: (description: string, err: Error) => void;
+  private fatal: Error | undefined;
+
   constructor(
-    private readonly lanes: SignerLanesBackend,
+    private readonly lanes: NativeLane[],
     private readonly owners: readonly Signer[],
-  ) {}
-  get certificate() {
-    return this.lanes.certificate;
+  ) {
+    const first = owners[0];
+    for (const o of owners.slice(1)) {
+      if (!Buffer.from(o.certificate).equals(Buffer.from(first.certificate))) {
+        throw new OpenctlError(`${o.description}: holds another certificate than ${first.description}: every --signer of a batch must hold the same key`);
+      }
+    }
+    this.certificate = Buffer.from(first.certificate);
+    this.keyBits = first.keyBits;
+    this.description = lanes.map((l) => l.description).join(', ');
+    this.tokenSerials = lanes.map((l) => l.serial);
   }
-  get keyBits() {
-    return this.lanes.keyBits;
+
+  async signBatch(digests: readonly Uint8Array[], hash: HashAlgorithm): Promise<SignResult[]> {
+    const results: SignResult[] = new Array(digests.length);
+    let pending = digests.map((_, i) => i);
+    const inputs = digests.map((d) => digestInfo(hash, d));
+    while (pending.length > 0) {
+      const lane = this.pick();
+      if (!lane) {
+        const error = this.fatal ?? new TokenError('no token left to sign');
+        for (const i of pending) results[i] = { error };
+        break;
+      }
+      lane.busy += 1;
+      try {
+        const signatures = await lane.pool.signBatch(pending.map((i) => inputs[i]));
+        pending.forEach((i, k) => (results[i] = { signature: signatures[k], tokenSerial: lane.serial }));
+        pending = [];
+      } catch (err) {
+        const failedAt = new Set(err instanceof NativeSignError ? err.failures.map((f) => f.index) : pending.map((_, k) => k));
+        const signatures = err instanceof NativeSignError ? err.signatures : [];
+        const retry: number[] = [];
+        pending.forEach((i, k) => {
+          const signature = signatures[k];
+          if (!failedAt.has(k) && signature) results[i] = { signature, tokenSerial: lane.serial };
+          else retry.push(i);
+        });
+        pending = retry;
+        this.laneFailed(lane, err instanceof Error ? err : new Error(String(err)));
+      } finally {
+        lane.busy -= 1;
+      }
+    }
+    return results;
   }
-  get description() {
-    return this.lanes.description;
+
+  private pick(): NativeLane | undefined {
+    let best: NativeLane | undefined;
+    for (const lane of this.lanes) if (lane.alive && (!best || lane.busy < best.busy)) best = lane;
+    return best;
   }
-  get tokenSerials() {
-    return this.lanes.tokenSerials;
+
+  private laneFailed(lane: NativeLane, err: Error): void {
+    if (!lane.alive) return;
+    lane.alive = false;
+    const error = err instanceof TokenError ? err : new TokenError(`${lane.description}: ${err.message}`);
+    if (this.lanes.some((l) => l.alive)) this.onTokenLost?.(lane.description, error);
+    else this.fatal ??= error;
   }
-  set onTokenLost(fn: SigningBackend['onTokenLost']) {
-    this.lanes.onTokenLost = fn;
-  }
-  get onTokenLost(): SigningBackend['onTokenLost'] {
-    return this.lanes.onTokenLost;
-  }
-  signBatch(...args: Parameters<SigningBackend['signBatch']>) {
-    return this.lanes.signBatch(...args);
-  }
+
   async close(): Promise<void> {
-    await this.lanes.close();
+    await Promise.all(this.lanes.map((l) => l.pool.close().catch(() => undefined)));
     for (const owner of this.owners) await owner.close?.().catch(() => undefined);
   }
 }

@@ -14,7 +14,7 @@ import { provisionTokens } from '../../src/pkcs11/provision';
 import { parseTrustList } from '../../src/formats';
 import { Role } from '../../src/formats/model';
 import { loadClusterFile } from '../../src/cluster';
-import { SCREENSHOT_DIR, appEnv, launchChromium, screenshot, startWebGui, tabTo, type WebGui } from './support';
+import { SCREENSHOT_DIR, appEnv, focusedName, launchChromium, screenshot, startWebGui, tabTo, type WebGui } from './support';
 
 /** A PIN unlike any number the app prints, so that finding it in a log or file would mean it leaked. */
 const PIN = 'qz-7395-pin';
@@ -330,6 +330,7 @@ describe('gui: end to end in Chromium, web mode, real SoftHSM tokens', function 
       await kb.getByRole('dialog').waitFor({ state: 'hidden' });
       await kb.getByRole('button', { name: 'Sign and save CTL' }).waitFor();
       // The dialog hands the focus back to the button that opened it.
+      assert.equal(await focusedName(kb), 'Sign and save CTL');
       await kb.keyboard.press('Enter');
       await kb.getByTestId('sign-result').waitFor();
       await screenshot(kb, 'ctl-keyboard');
@@ -338,6 +339,9 @@ describe('gui: end to end in Chromium, web mode, real SoftHSM tokens', function 
       assert.equal(verify.code, 0, verify.stderr);
       const list = parseTrustList(fs.readFileSync(out), { file: out });
       assert.equal(list.header.signer.subject, 'CN=SAST-eToken-B,OU=IPCBU,O=openctl demo,C=US');
+    } catch (err) {
+      await screenshot(kb, 'failed-keyboard');
+      throw err;
     } finally {
       await context.close();
     }

@@ -50,19 +50,17 @@ async function checkJournalClaims(out: string): Promise<number> {
   const lines = fs.readFileSync(journal, 'utf8').split('\n').filter((l) => l.trim());
   let claimed = 0;
   for (const line of lines.slice(1)) {
-    let group: { entries: ManifestEntry[] };
+    let entry: ManifestEntry;
     try {
-      group = JSON.parse(line) as { entries: ManifestEntry[] };
+      entry = JSON.parse(line) as ManifestEntry;
     } catch {
       continue; // a torn last line claims nothing
     }
-    for (const entry of group.entries) {
-      for (const output of entry.outputs) {
-        const bytes = fs.readFileSync(path.join(out, output.file));
-        assert.equal(sha256(bytes), output.sha256, `${output.file}: the journal's bytes are on disk`);
-        claimed += 1;
-      }
+    for (const output of entry.outputs) {
+      const bytes = fs.readFileSync(path.join(out, output.file));
+      assert.equal(sha256(bytes), output.sha256, `${output.file}: the journal's bytes are on disk`);
     }
+    claimed += 1;
   }
   return claimed;
 }

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TEMP_MARKER } from '../../src/util/atomic-write';
-import { Journal, readJournal, type JobHeader, type ManifestEntry } from '../../src/pipeline/journal';
+import { Journal, readJournal, sourceOfLine, type JobHeader, type ManifestEntry } from '../../src/pipeline/journal';
 import { readManifestEntries, readManifestHeader, writeManifest, type ManifestHeader } from '../../src/pipeline/manifest';
 import { countFiles, walkFiles } from '../../src/pipeline/walk';
 import { looksLikeXml, mustBeXml, phoneMacOf } from '../../src/pipeline/file-checks';
@@ -48,8 +48,8 @@ describe('pipeline parts: walk, journal, manifest, file checks', () => {
     const file = path.join(dir, 'journal.jsonl');
     const header: JobHeader = { type: 'job', version: 1, jobId: 'j', startedAt: 't', source: '/s', signer: 'ff', digest: 'sha1', timestamp: 1, include: [], exclude: [], incremental: false };
     const journal = await Journal.create(file, header);
-    await journal.append([entry(1), entry(2)]);
-    await journal.append([entry(3)]);
+    await journal.append([entry(1), entry(2)].map((e) => JSON.stringify(e)));
+    await journal.append([JSON.stringify(entry(3))]);
     await journal.close();
     const whole = fs.readFileSync(file);
     fs.writeFileSync(file, whole.subarray(0, whole.length - 20)); // power loss in the middle of the last append
@@ -58,9 +58,15 @@ describe('pipeline parts: walk, journal, manifest, file checks', () => {
     assert.equal(read?.header.jobId, 'j');
     assert.deepEqual((await collect(read!.entries())).map((e) => e.source), [entry(1).source, entry(2).source]);
     const again = await Journal.reopen(file, header);
-    await again.append([entry(4)]);
+    await again.append([JSON.stringify(entry(4))]);
     await again.close();
     assert.deepEqual((await collect((await readJournal(file))!.entries())).map((e) => e.source), [entry(1).source, entry(2).source, entry(4).source]);
+  });
+
+  it('reads the source of a journal line without parsing it', () => {
+    for (const source of ['a.xml', 'odd "quoted" \\ name.xml', 'ünï/cødé.xml']) {
+      assert.equal(sourceOfLine(JSON.stringify({ ...entry(1), source })), source);
+    }
   });
 
   it('a manifest of many entries streams out and back, and is plain JSON', async () => {
