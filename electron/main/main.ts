@@ -52,7 +52,12 @@ function isTrustedSender(event: IpcMainInvokeEvent): boolean {
 async function serveAppFile(request: Request): Promise<Response> {
   const url = new URL(request.url);
   if (url.host !== HOST) return new Response('not found', { status: 404 });
-  const relative = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1));
+  let relative: string;
+  try {
+    relative = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1));
+  } catch {
+    return new Response('not found', { status: 404 });
+  }
   const file = path.resolve(RENDERER_DIR, relative);
   const type = CONTENT_TYPES[path.extname(file)];
   if (!file.startsWith(RENDERER_DIR + path.sep) || !type) return new Response('not found', { status: 404 });

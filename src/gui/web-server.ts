@@ -109,7 +109,12 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
   }
 
   async function serveStatic(pathname: string, res: http.ServerResponse): Promise<void> {
-    const relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname.slice(1));
+    let relative: string;
+    try {
+      relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname.slice(1));
+    } catch {
+      return send(res, 404, 'not found');
+    }
     const file = path.resolve(rendererDir, relative);
     const type = STATIC_TYPES[path.extname(file)];
     if (!file.startsWith(rendererDir + path.sep) || !type) return send(res, 404, 'not found');

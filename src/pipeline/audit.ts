@@ -22,10 +22,13 @@ export interface AuditRecord {
  * names has its signature in the log (a signature lost in a crash, redone on resume, can appear twice).
  */
 export class AuditLog {
-  private constructor(private readonly handle: fs.FileHandle) {}
+  private constructor(
+    private readonly handle: fs.FileHandle,
+    readonly file: string,
+  ) {}
 
   static async open(file: string): Promise<AuditLog> {
-    return new AuditLog(await fs.open(file, 'a', 0o644));
+    return new AuditLog(await fs.open(file, 'a', 0o644), file);
   }
 
   /** Append records (or ready JSON lines, each ending in a newline) and flush them. */

@@ -9,6 +9,7 @@ import { syncDirectory, TEMP_MARKER } from '../util/atomic-write';
 import { ExitCode, OpenctlError } from '../util/errors';
 import { AuditLog } from './audit';
 import { PemBackend, type SigningBackend } from './backend';
+import { collidingSource, OutputClaims } from './claims';
 import { Committer } from './committer';
 import { indexDeviceCertificates } from './device-certs';
 import { BatchEvents, type BatchFailure, type BatchSummary } from './events';
@@ -141,11 +142,11 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
 
   // What the journal already holds, and which output belongs to which source (name collisions).
   const done = new Set<string>();
-  const claimed = new Map<string, string>();
+  const claims = new OutputClaims();
   if (previousJob) {
     for await (const entry of previousJob.entries()) {
       done.add(entry.source);
-      for (const o of entry.outputs) claimed.set(o.file.toLowerCase(), entry.source);
+      claims.claim(entry.outputs.map((o) => o.file));
     }
   }
   const previousManifest = new Map<string, ManifestEntry>();
@@ -234,18 +235,23 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   // The walk feeds the workers in chunks; submit() and room() wait while the queues are full.
   const chunkSize = options.chunkSize ?? (remote ? 64 : 32);
   const stopReason = (): string | undefined =>
-    options.signal?.aborted ? 'interrupted' : pool.signerError ? pool.signerError.message : undefined;
+    options.signal?.aborted
+      ? 'interrupted'
+      : pool.signerError
+        ? pool.signerError.message
+        : committer.error
+          ? committer.error.message
+          : undefined;
   let chunk: FileTask[] = [];
   for await (const entry of walkFiles(source, walkOptions)) {
     if (stopReason()) break;
     if (done.has(entry.rel)) continue;
     const planned = makeTask(entry.rel, deviceCerts, previousManifest, fingerprint, hash);
-    const owner = planned.outputs.map((o) => claimed.get(o.toLowerCase())).find((o) => o !== undefined);
-    if (owner !== undefined) {
-      fail(entry.rel, `name collision: ${planned.outputs.join(' and ')} would replace the output of ${owner}`);
+    if (!claims.claim(planned.outputs)) {
+      const other = collidingSource(source, entry.rel) ?? 'another file of this batch';
+      fail(entry.rel, `name collision: ${planned.outputs.join(' and ')} would replace the output of ${other} (names that differ only by letter case)`);
       continue;
     }
-    for (const o of planned.outputs) claimed.set(o.toLowerCase(), entry.rel);
     chunk.push(planned.task);
     if (chunk.length >= chunkSize) {
       await committer.room();
@@ -291,7 +297,9 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
         : ExitCode.Ok
       : stopped === 'interrupted'
         ? ExitCode.Interrupted
-        : ((pool.signerError as OpenctlError).exitCode ?? ExitCode.Token),
+        : pool.signerError
+          ? ((pool.signerError as OpenctlError).exitCode ?? ExitCode.Token)
+          : (committer.error?.exitCode ?? ExitCode.Rejected),
   };
   events.emit('end', summary);
   return summary;

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { describeWriteError } from '../util/atomic-write';
+import { ExitCode, OpenctlError } from '../util/errors';
 import type { AuditLog } from './audit';
 import type { Flusher } from './flush';
 import { inParallel } from './flush';
@@ -41,7 +42,7 @@ export class Committer {
   private committing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private roomWaiters: Array<() => void> = [];
-  private failure: Error | undefined;
+  private failure: OpenctlError | undefined;
   private committingCount = 0;
 
   constructor(private readonly options: CommitterOptions) {}
@@ -60,22 +61,27 @@ export class Committer {
     return this.open.sources.length + this.committingCount;
   }
 
+  /**
+   * Why commits stopped (the journal or the audit log could not be written: disk full...), as one line naming
+   * the file; the batch stops and a later --resume signs what the journal does not hold.
+   */
+  get error(): OpenctlError | undefined {
+    return this.failure;
+  }
+
   /** Wait while two groups' worth of files wait for their commit (the bounded queue behind the workers). */
   async room(): Promise<void> {
-    if (this.failure) throw this.failure;
-    while (this.pending >= 2 * this.options.groupSize) {
+    while (this.pending >= 2 * this.options.groupSize && !this.failure) {
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
-      if (this.failure) throw this.failure;
     }
   }
 
-  /** Commit what is open and wait for every commit to end. */
+  /** Commit what is open and wait for every commit to end (check `error` afterwards). */
   async finish(): Promise<void> {
-    while (this.committing || this.open.sources.length > 0) {
+    while ((this.committing || this.open.sources.length > 0) && !this.failure) {
       if (!this.committing) this.kick();
       await this.committing;
     }
-    if (this.failure) throw this.failure;
   }
 
   /** The temp files of the open group (after a fatal error: removed instead of committed). */
@@ -95,8 +101,9 @@ export class Committer {
     this.open = emptyGroup();
     this.committingCount = group.sources.length;
     this.committing = this.commit(group)
-      .catch((err: Error) => {
-        this.failure ??= err;
+      .catch((err: unknown) => {
+        this.failure ??= err instanceof OpenctlError ? err : new OpenctlError(`${this.options.outRoot}: cannot commit: ${(err as Error).message}`, ExitCode.Rejected);
+        // The files of this group stay renamed but unjournaled: a resume signs them again.
       })
       .finally(() => {
         this.committing = undefined;
@@ -140,9 +147,18 @@ export class Committer {
     if (temps.length > 0) await flusher.flush([], folders);
 
     const keep = (_: unknown, i: number) => !failed.has(i);
-    await this.options.audit.append(group.audit.filter(keep).join(''));
+    await stateWrite(this.options.audit.file, () => this.options.audit.append(group.audit.filter(keep).join('')));
     const lines = group.lines.filter(keep);
-    await this.options.journal.append(lines);
+    await stateWrite(this.options.journal.file, () => this.options.journal.append(lines));
     this.options.onCommitted(lines.length);
+  }
+}
+
+/** A failed write to the journal or the audit log, as one line naming it (exit 1: files of the batch failed). */
+async function stateWrite(file: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (err) {
+    throw new OpenctlError(describeWriteError(file, err).message, ExitCode.Rejected);
   }
 }

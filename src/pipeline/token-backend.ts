@@ -7,7 +7,7 @@ import { loadedModules } from '../pkcs11/registry';
 import { describeSlots } from '../pkcs11/tokens';
 import { OpenctlError, TokenError } from '../util/errors';
 import { SignerLanesBackend, type SignResult, type SigningBackend } from './backend';
-import { loadNativeCore, nativeCoreStatus, NativeSignError, type NativeSignerPool } from './native-core';
+import { loadNativeCore, nativeCoreStatus, NativeCoreError, NativeSignError, type NativeSignerPool } from './native-core';
 
 /**
  * How token signatures are made: `native` — the N-API core, a pool of sessions in native threads, one call per
@@ -78,6 +78,9 @@ async function checkKeyMatches(pool: NativeSignerPool, certificate: Uint8Array, 
   }
   if (!opened?.equals(expected)) throw new TokenError(`${description}: the token's key does not match its certificate`);
 }
+
+/** What a module answers once its token is gone. */
+const GONE = new Set(['CKR_DEVICE_REMOVED', 'CKR_TOKEN_NOT_PRESENT', 'CKR_SESSION_HANDLE_INVALID', 'CKR_SESSION_CLOSED', 'CKR_DEVICE_ERROR']);
 
 interface NativeLane {
   pool: NativeSignerPool;
@@ -162,7 +165,13 @@ class NativePoolsBackend implements SigningBackend {
   private laneFailed(lane: NativeLane, err: Error): void {
     if (!lane.alive) return;
     lane.alive = false;
-    const error = err instanceof TokenError ? err : new TokenError(`${lane.description}: ${err.message}`);
+    const code = err instanceof NativeCoreError ? err.code : undefined;
+    const error =
+      code && GONE.has(code)
+        ? new TokenError(`token ${lane.pool.tokenLabel} was removed during signing (${code})`)
+        : err instanceof TokenError
+          ? err
+          : new TokenError(`${lane.description}: ${err.message}`);
     if (this.lanes.some((l) => l.alive)) this.onTokenLost?.(lane.description, error);
     else this.fatal ??= error;
   }

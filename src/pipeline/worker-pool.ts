@@ -47,7 +47,9 @@ export class WorkerPool {
   }
 
   private spawnOne(): void {
-    const worker = new Worker(path.join(__dirname, 'worker.js'));
+    // A small young generation: a worker's garbage is a few buffers per file, and three default-sized ones
+    // (main + two workers) would hold tens of megabytes of resident memory for nothing.
+    const worker = new Worker(path.join(__dirname, 'worker.js'), { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     const slot: Slot = { worker, inFlight: 0 };
     this.slots.push(slot);
     const ready = new Promise<void>((resolve, reject) => {

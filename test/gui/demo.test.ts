@@ -55,7 +55,7 @@ describe('gui: a newcomer without a token uses the demo tokens and signs a CTL',
     await ctl.getByLabel('Save as').fill(out);
     await ctl.getByRole('button', { name: 'Log in to eToken-A to sign…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Log in to eToken-A' });
-    await dialog.getByLabel('PIN').fill(DEMO_PIN);
+    await dialog.getByLabel('PIN', { exact: true }).fill(DEMO_PIN);
     await dialog.getByRole('button', { name: 'Log in', exact: true }).click();
     await dialog.waitFor({ state: 'hidden' });
     await ctl.getByRole('button', { name: 'Sign and save CTL' }).click();

@@ -25,7 +25,7 @@ const SCREENS = [
   ['inspect', 'Inspect'],
   ['batch', 'Batch'],
 ] as const;
-const BATCH_FILES = 1500;
+const BATCH_FILES = 3000;
 
 function pem(der: Buffer): string {
   return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
@@ -129,7 +129,7 @@ describe('gui: end to end in Chromium, web mode, real SoftHSM tokens', function 
     await page.getByRole('button', { name: 'Log in to eToken-A…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Log in to eToken-A' });
     await dialog.waitFor();
-    const pinField = dialog.getByLabel('PIN');
+    const pinField = dialog.getByLabel('PIN', { exact: true });
     await pinField.fill('000000');
     await dialog.getByRole('button', { name: 'Log in', exact: true }).click();
     const error = dialog.getByTestId('login-error');
@@ -181,6 +181,35 @@ describe('gui: end to end in Chromium, web mode, real SoftHSM tokens', function 
     assert.equal(ccm.ipv4, '10.0.0.5');
   });
 
+  it('updates a CTL: refuses a signer that is not one of its SAST records, signs with one that is', async () => {
+    await nav(page, 'ctl');
+    const ctl = screenOf(page, 'ctl');
+    const sign = ctl.getByRole('button', { name: 'Sign and save CTL' });
+    // The vector CTL lists other SAST certificates than our tokens': phones holding it would reject our CTL.
+    await picker(page, 'ctl-current').getByLabel('Path').fill(vector('CTLFile-sha1.tlv'));
+    await picker(page, 'ctl-current').getByRole('button', { name: 'Open' }).click();
+    await ctl.getByText('the signer is not a SAST record of the current CTL', { exact: false }).waitFor();
+    assert.equal(await sign.isDisabled(), true);
+    await screenshot(page, 'ctl-update-refused');
+
+    await ctl.getByRole('button', { name: 'Start a new CTL instead' }).click();
+    await picker(page, 'ctl-current').getByLabel('Path').fill(path.join(work, 'CTLFile.tlv'));
+    await picker(page, 'ctl-current').getByRole('button', { name: 'Open' }).click();
+    await ctl.getByText('the signer is a SAST record of the current CTL', { exact: false }).waitFor();
+    await ctl.getByText('3 repeated record(s) will be written once').waitFor();
+    const out = path.join(work, 'CTLFile-updated.tlv');
+    await ctl.getByLabel('Save as').fill(out);
+    await sign.click();
+    await ctl.getByTestId('sign-result').getByText(`Saved ${out}`).waitFor();
+    const verify = await runCliProcess(['verify', out]);
+    assert.equal(verify.code, 0, verify.stderr);
+    const before = parseTrustList(fs.readFileSync(path.join(work, 'CTLFile.tlv')));
+    const after = parseTrustList(fs.readFileSync(out));
+    assert.equal(after.records.length, before.records.length);
+    after.records.forEach((r, i) => assert.ok(r.certificate?.equals(before.records[i]!.certificate!), `record ${i + 1} kept`));
+    await ctl.getByRole('button', { name: 'Start a new CTL instead' }).click();
+  });
+
   it('shows the tampered vector as invalid, a good one as valid, and their diff', async () => {
     await nav(page, 'inspect');
     await picker(page, 'inspect-file').getByLabel('Path').fill(vector('CTLFile-tampered.tlv'));
@@ -201,6 +230,15 @@ describe('gui: end to end in Chromium, web mode, real SoftHSM tokens', function 
     await diff.waitFor();
     assert.match(await diff.innerText(), /records: \d+ added, \d+ removed/);
     await screenshot(page, 'inspect');
+
+    // A signed config carries no certificate: it is checked against the trust list phones hold.
+    await picker(page, 'inspect-file').getByLabel('Path').fill(vector('configs/SEP001122334455.cnf.xml.sgn'));
+    await picker(page, 'inspect-file').getByRole('button', { name: 'Open' }).click();
+    await verdict.getByText('Signature: not checked').waitFor();
+    await picker(page, 'inspect-trust').getByLabel('Path').fill(vector('CTLFile-sha1.tlv'));
+    await picker(page, 'inspect-trust').getByRole('button', { name: 'Check' }).click();
+    await verdict.getByText('Signature: valid').waitFor();
+    assert.match(await verdict.innerText(), /verified with a trust-list record/);
   });
 
   it('runs a small batch to the end with the progress bar moving', async () => {
@@ -271,6 +309,11 @@ describe('gui: end to end in Chromium, web mode, real SoftHSM tokens', function 
       assert.equal(saved.servers[0]!.certificates[0]!.cert, vector('certs/ccm-tftp.pem'));
       assert.ok(fs.existsSync(saved.servers[0]!.certificates[1]!.cert), 'the fetched certificate is written beside the cluster file');
       assert.deepEqual(saved.sast, ['pkcs11:token=eToken-A', 'pkcs11:token=eToken-B']);
+
+      // Its CTL records (the SAST read from the tokens the URIs name) go to the CTL builder.
+      await cluster.getByRole('button', { name: 'Use these records in the CTL builder' }).click();
+      await page.getByText('4 records added to the CTL builder').waitFor();
+      assert.equal(await page.locator('#nav-ctl').getAttribute('aria-current'), 'page');
     } finally {
       server.close();
     }
@@ -341,7 +384,8 @@ describe('gui: end to end in Chromium, web mode, real SoftHSM tokens', function 
       assert.equal(list.header.signer.subject, 'CN=SAST-eToken-B,OU=IPCBU,O=openctl demo,C=US');
     } catch (err) {
       await screenshot(kb, 'failed-keyboard');
-      throw err;
+      const status = await kb.locator('.toasts').innerText().catch(() => '');
+      throw new Error(`${(err as Error).message}\nstatus line: ${status}\nfocus: ${await focusedName(kb)}`);
     } finally {
       await context.close();
     }

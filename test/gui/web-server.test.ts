@@ -124,7 +124,7 @@ describe('gui: web mode server (openctl gui --web)', function () {
   });
 
   it('serves nothing outside the renderer folder (404)', async () => {
-    for (const p of ['/../../package.json', '/%2e%2e/%2e%2e/package.json', '/..%2f..%2fpackage.json', '/app.ts']) {
+    for (const p of ['/../../package.json', '/%2e%2e/%2e%2e/package.json', '/..%2f..%2fpackage.json', '/app.ts', '/%E0%A4%A']) {
       const reply = await request(gui.port, { path: p, headers: { 'x-openctl-session': gui.token } });
       assert.equal(reply.status, 404, p);
     }

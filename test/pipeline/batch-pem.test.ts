@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { createHash, createPrivateKey } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -128,6 +129,33 @@ describe('batch sign with a PEM key', function () {
     assert.deepEqual(tempFiles(out), []);
     const header = await readManifestHeader(statePaths(out).manifest);
     assert.deepEqual(new Set(header?.failures.map((f) => f.source)), new Set(problems.keys()));
+  });
+
+  it('disk full: files that do not fit are listed (or the batch stops, resumable), what was written verifies', async function () {
+    // A real full file system: a small tmpfs (needs root; skipped elsewhere).
+    const mount = path.join(dir, 'small');
+    fs.mkdirSync(mount);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=320k', 'tmpfs', mount], { stdio: 'ignore' });
+    } catch {
+      this.skip();
+    }
+    try {
+      writePhoneConfigs(src, 60, { min: 8 * 1024, max: 9 * 1024 });
+      const small = path.join(mount, 'out');
+      const r = await runCliCaptured(['batch', 'sign', src, '--out', small, '--signer', SIGNER, '--json']);
+      assert.equal(r.code, 1, r.stderr);
+      const summary = JSON.parse(r.stdout) as BatchSummary;
+      const full = summary.failures.filter((f) => /disk full/.test(f.problem));
+      assert.ok(full.length > 0 || /disk full/.test(summary.stopped ?? ''), `disk full reported: ${JSON.stringify(summary).slice(0, 400)}`);
+      for (const f of summary.failures) assert.ok(!f.problem.includes('\n'));
+      const written = listFiles(small, (n) => n.endsWith('.sgn'));
+      assert.ok(written.length > 0 && written.length < 60);
+      for (const n of written) assert.ok(await openctlVerifies(path.join(small, n), SIGNER), `${n} is whole`);
+      assert.deepEqual(tempFiles(small), [], 'no temp file left on the full disk');
+    } finally {
+      execFileSync('umount', [mount], { stdio: 'ignore' });
+    }
   });
 
   it('encrypts the configs of phones with a certificate (by name or by CN); they decrypt to their source', async () => {

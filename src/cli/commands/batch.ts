@@ -188,26 +188,32 @@ function parseEngine(value: string | undefined): TokenEngine {
 
 /** A TTY progress bar on stderr: files, files/s, ETA, failures. */
 function progressBar(io: CliIO, events: BatchEvents): () => void {
-  const bar = new SingleBar(
-    {
-      stream: io.stderr,
-      format: ' {bar} {value}/{total} files | {speed} files/s | ETA {eta_formatted} | {failed} failed',
-      hideCursor: true,
-      clearOnComplete: false,
-      etaBuffer: 50,
-      fps: 5,
-      noTTYOutput: false,
-    },
-    undefined,
-  );
-  let started = false;
-  events.on('start', (s) => {
-    bar.start(0, s.alreadyDone, { speed: '0', failed: 0 });
-    started = true;
-    if (s.resumed) bar.update(s.alreadyDone);
+  const bar = new SingleBar({
+    stream: io.stderr,
+    format: ' {bar} {value}/{totalText} files | {speed} files/s | ETA {etaText} | {failed} failed',
+    hideCursor: true,
+    clearOnComplete: false,
+    fps: 5,
   });
-  events.on('total', (total) => bar.setTotal(total));
-  events.on('progress', (p) => bar.update(p.done, { speed: p.filesPerSecond.toFixed(0), failed: p.failed }));
+  let started = false;
+  let total: number | undefined;
+  const eta = (seconds: number | undefined) =>
+    seconds === undefined ? '?' : seconds >= 3600 ? `${(seconds / 3600).toFixed(1)}h` : seconds >= 60 ? `${Math.round(seconds / 60)}m` : `${Math.ceil(seconds)}s`;
+  events.on('start', (s) => {
+    // The total comes from a counting walk a moment later; until then the bar is empty and says "?".
+    bar.start(1, 0, { speed: '0', failed: 0, totalText: '?', etaText: '?' });
+    started = true;
+    bar.update(s.alreadyDone);
+  });
+  events.on('total', (n) => {
+    total = n;
+    bar.setTotal(Math.max(1, n));
+    bar.update({ totalText: String(n) });
+  });
+  events.on('progress', (p) => bar.update(p.done, { speed: p.filesPerSecond.toFixed(0), failed: p.failed, etaText: eta(p.etaSeconds) }));
+  events.on('end', (s) => {
+    if (started) bar.update(s.alreadyDone + s.signed + s.kept + s.failed, { failed: s.failed, etaText: '0s', totalText: String(total ?? s.total) });
+  });
   events.on('warning', (message) => io.stderr.write(`\nopenctl: warning: ${message}\n`));
   return () => {
     if (started) bar.stop();

@@ -32,8 +32,3 @@ export async function readSource(source: FileSource): Promise<SourceBytes> {
     throw new OpenctlError(`${file}: cannot read: ${reason}`);
   }
 }
-
-/** A path the person typed, made absolute against the service's working folder. */
-export function absolute(file: string): string {
-  return path.resolve(file);
-}

@@ -72,7 +72,6 @@ export class TokenService implements TokenAccess {
   private readonly certCache = new Map<string, Buffer>();
   private known = new Map<string, KnownToken>();
   private revision = 0;
-  private current?: TokensSnapshot;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private demoActive = false;
@@ -177,14 +176,9 @@ export class TokenService implements TokenAccess {
   refresh(): Promise<TokensSnapshot> {
     return this.serial(async () => {
       const snapshot = await this.compute();
-      this.current = snapshot;
       if (!this.closed) this.options.events.emit('tokens', snapshot);
       return snapshot;
     });
-  }
-
-  async snapshot(): Promise<TokensSnapshot> {
-    return this.current ?? this.refresh();
   }
 
   private async compute(): Promise<TokensSnapshot> {
