@@ -156,6 +156,11 @@ function runBatch(label: string, args: string[], env: NodeJS.ProcessEnv, reportF
   });
 }
 
+/** Remove what a run wrote, keeping the folder itself (and so where the file system placed it). */
+function emptyFolder(dir: string): void {
+  for (const entry of fs.readdirSync(dir)) fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
+}
+
 function makeBundle(dir: string): string {
   const key = path.join(dir, 'bench-key.pem');
   const cert = path.join(dir, 'bench-cert.pem');
@@ -184,9 +189,16 @@ async function main(): Promise<void> {
     const names = writePhoneConfigs(src, args.files);
     const bundle = makeBundle(root);
 
+    // Every run writes into the same output folder (emptied in between): on some file systems the cost of
+    // creating a file depends on where its folder landed, and the I/O bound must be the one the runs meet.
+    const out = path.join(root, 'out');
+    log('I/O alone (read, write temp, rename, syncfs)...');
+    const io = await ioAlone(src, names, out);
+    emptyFolder(out);
     log(`limit A: openssl speed -seconds ${args.opensslSeconds} -multi ${cores} rsa2048...`);
     const limitA = opensslSpeed(args.opensslSeconds);
-    const pem = await runBatch('batch sign, PEM key', [src, '--out', path.join(root, 'out-pem'), '--signer', bundle], env, report);
+    const pem = await runBatch('batch sign, PEM key', [src, '--out', out, '--signer', bundle], env, report);
+    emptyFolder(out);
 
     log('SoftHSM token...');
     const pin = randomBytes(8).toString('hex');
@@ -201,17 +213,13 @@ async function main(): Promise<void> {
     log(`limit B: csign on ${cores} threads...`);
     const limitB = csignSpeed(hsmEnv, 'bench', 'tftp', args.opensslSeconds);
     if (limitB.note) log(limitB.note);
-    const tokenArgs = (out: string, engine: string) => [src, '--out', out, '--signer', 'pkcs11:token=bench;object=tftp', '--module', SOFTHSM_MODULE, '--engine', engine];
-    const pkcs11js = await runBatch('batch sign, SoftHSM through pkcs11js', tokenArgs(path.join(root, 'out-pkcs11js'), 'pkcs11js'), hsmEnv, report);
+    const tokenArgs = (engine: string) => [src, '--out', out, '--signer', 'pkcs11:token=bench;object=tftp', '--module', SOFTHSM_MODULE, '--engine', engine];
+    const pkcs11js = await runBatch('batch sign, SoftHSM through pkcs11js', tokenArgs('pkcs11js'), hsmEnv, report);
+    emptyFolder(out);
     const nativeStatus = nativeCoreStatus();
-    const native = nativeStatus.available
-      ? await runBatch('batch sign, SoftHSM through the native core', tokenArgs(path.join(root, 'out-native'), 'native'), hsmEnv, report)
-      : undefined;
+    const native = nativeStatus.available ? await runBatch('batch sign, SoftHSM through the native core', tokenArgs('native'), hsmEnv, report) : undefined;
     if (!native) log(`native core not measured: ${nativeStatus.reason}`);
-
-    log('I/O alone (read, write temp, rename, syncfs)...');
-    const io = await ioAlone(src, names, path.join(root, 'out-io'));
-    for (const d of ['out-pem', 'out-pkcs11js', 'out-native', 'out-io']) fs.rmSync(path.join(root, d), { recursive: true, force: true });
+    fs.rmSync(out, { recursive: true, force: true });
 
     const rssSizes = args.quick ? { min: 1024, max: 2048 } : {};
     log(`making ${args.rssFiles} configs for the RSS run${args.quick ? ' (1-2 KB: --quick)' : ''}...`);

@@ -4,59 +4,8 @@
  * are the responses and event payloads.
  */
 
-/**
- * The Inspect screen's report: the shape of src/inspect/report.ts's FileReport (what `openctl show --json` prints),
- * restated here so that the renderer's type check does not pull Node-side modules in. The service returns
- * buildReport()'s value as this type, so the compiler catches any drift.
- */
-export interface ElementRowView {
-  offset: number;
-  tag: number;
-  name: string;
-  length: number;
-  value?: string;
-  depth: number;
-}
-
-export interface FileReport {
-  file: string;
-  kind: 'ctl' | 'itl' | 'signed' | 'encrypted';
-  size: number;
-  md5: string;
-  sha1: string;
-  header: {
-    version: string;
-    headerLength: number;
-    signerVersion?: string;
-    signer: { subject: string; issuer: string; serial: string };
-    digest: string;
-    signatureAlgorithm: number;
-    modulusBits?: number;
-    signatureLength: number;
-    filename: string;
-    timestamp: number;
-    timestampIso: string;
-    encryption?: { keyBits: number; padCount: number; plaintextDigestAlgorithm: string; plaintextDigest: string };
-  };
-  rows: ElementRowView[];
-  records?: Array<{
-    index: number;
-    offset: number;
-    length: number;
-    role?: number;
-    roleName?: string;
-    dnsName?: string;
-    subject?: string;
-    issuer?: string;
-    serial?: string;
-    ipv4?: string;
-    certificateSha1?: string;
-    signedTheFile: boolean;
-    rows: ElementRowView[];
-  }>;
-  body?: { length: number; sha1: string };
-  verdict: { checked: boolean; valid?: boolean; reason: string; signerRecord?: number };
-}
+/** The Inspect screen's report is exactly what `openctl show --json` prints (src/inspect/report-types.ts). */
+export type { ElementRow as ElementRowView, FileReport } from '../inspect/report-types';
 
 export type GuiMode = 'electron' | 'web';
 

@@ -1,80 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { Element, FileKind, ParsedFile, TrustList, TrustRecord } from '../formats/model';
+import type { Element, ParsedFile, TrustList, TrustRecord } from '../formats/model';
 import { roleDescription, roleName } from '../formats';
 import { hashFromCode } from '../crypto/hash';
 import type { Verdict } from '../crypto/verify';
 import { HEADER_TAG_NAMES, MODULUS_BITS, RECORD_TAG_NAMES } from './names';
+import type { ElementRow, FileReport, RecordReport } from './report-types';
 
-/**
- * What `openctl show` prints and the GUI's Inspect screen draws: a plain, JSON-ready description of a parsed
- * file. Certificates are described by the hash of their DER bytes, never parsed, so a 1,000-record list stays fast.
- */
-export interface ElementRow {
-  offset: number;
-  tag: number;
-  name: string;
-  length: number;
-  /** A printable value, or undefined when the value is only shown as a length (keys, signatures). */
-  value?: string;
-  depth: number;
-}
-
-export interface RecordReport {
-  index: number;
-  offset: number;
-  length: number;
-  role?: number;
-  roleName?: string;
-  roleDescription?: string;
-  dnsName?: string;
-  subject?: string;
-  issuer?: string;
-  serial?: string;
-  ipv4?: string;
-  publicKeyLength?: number;
-  signatureLength?: number;
-  certificateLength?: number;
-  certificateSha1?: string;
-  certHash?: string;
-  certHashAlgorithm?: string;
-  unknownTags: number[];
-  signedTheFile: boolean;
-  rows: ElementRow[];
-}
-
-export interface FileReport {
-  file: string;
-  kind: FileKind;
-  size: number;
-  md5: string;
-  sha1: string;
-  header: {
-    version: string;
-    headerLength: number;
-    signerVersion?: string;
-    signer: { subject: string; issuer: string; serial: string };
-    digest: string;
-    signatureAlgorithm: number;
-    modulusBits?: number;
-    signatureLength: number;
-    filename: string;
-    timestamp: number;
-    timestampIso: string;
-    encryption?: {
-      ivLength: number;
-      padCount: number;
-      keyBits: number;
-      keyAlgorithm: number;
-      wrappedKeyLength: number;
-      plaintextDigestAlgorithm: string;
-      plaintextDigest: string;
-    };
-  };
-  rows: ElementRow[];
-  records?: RecordReport[];
-  body?: { length: number; sha1: string };
-  verdict: { checked: boolean; valid?: boolean; reason: string; signerRecord?: number };
-}
+export type { ElementRow, FileReport, RecordReport } from './report-types';
 
 const hex = (b: Buffer) => b.toString('hex');
 const colonHex = (b: Buffer) => (b.toString('hex').match(/../g) ?? []).join(':').toUpperCase();

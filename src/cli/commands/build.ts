@@ -14,6 +14,7 @@ import { verifyTrustListSelf } from '../../crypto/verify';
 import { loadClusterFile, ctlRecordSources, itlRecordSources, isTftpServer, type RecordSource } from '../../cluster';
 import type { Signer } from '../../crypto/signer';
 import { digest } from '../../crypto/hash';
+import { distinctSastCount, isSastOf, MIN_CTL_SAST, recordKey, SIGNER_NOT_SAST_CONSEQUENCE, tooFewSastMessage } from '../../builder/ctl-rules';
 
 interface BuildOptions extends SignerOptions {
   out: string;
@@ -123,11 +124,9 @@ async function runBuild(kind: TrustListKind, opts: BuildOptions, ctx: CliContext
   try {
     if (current) refuseSignerPhonesWouldReject(current, signer, opts, ctx);
     const records = mergeRecords(current?.records ?? [], newRecords);
-    const sastCount = distinctSast(records, signer);
-    if (kind === 'ctl' && sastCount < 2 && !opts.allowSingleSast) {
-      throw new OpenctlError(
-        `a CTL needs at least two SAST certificates (it has ${sastCount}): losing the only token would lock the cluster; add --sast, or --allow-single-sast`,
-      );
+    const sastCount = distinctSastCount(records, signer.certificate);
+    if (kind === 'ctl' && sastCount < MIN_CTL_SAST && !opts.allowSingleSast) {
+      throw new OpenctlError(`${tooFewSastMessage(sastCount)}; add --sast, or --allow-single-sast`);
     }
 
     const filename = opts.filename ?? path.basename(opts.out);
@@ -154,34 +153,23 @@ async function runBuild(kind: TrustListKind, opts: BuildOptions, ctx: CliContext
 
 /** A phone holding CURRENT accepts a new CTL only when a SAST record of CURRENT signed it. */
 function refuseSignerPhonesWouldReject(current: TrustList, signer: Signer, opts: BuildOptions, ctx: CliContext): void {
-  const certificate = Buffer.from(signer.certificate);
-  const isSast = current.records.some((r) => r.role === Role.SAST && r.certificate?.equals(certificate));
-  if (isSast) return;
-  const message =
-    `${opts.update}: the signer (${signer.description}) is not a SAST record of the current CTL: ` +
-    `phones holding it would reject the new CTL and keep the old one (sign with one of its SAST tokens, or --force)`;
-  if (!opts.force) throw new OpenctlError(message, ExitCode.Rejected);
+  if (isSastOf(current, signer.certificate)) return;
+  const message = `${opts.update}: the signer (${signer.description}) is not a SAST record of the current CTL: ${SIGNER_NOT_SAST_CONSEQUENCE}`;
+  if (!opts.force) throw new OpenctlError(`${message}, or --force`, ExitCode.Rejected);
   log(ctx.io, `openctl: warning (--force): ${message}`);
 }
 
 /** Existing records stay byte for byte; a new record that repeats one (same role, same certificate) is dropped. */
 function mergeRecords(existing: TrustRecord[], added: RecordSpec[]): Array<TrustRecord | RecordSpec> {
-  const key = (role: number | undefined, cert: Buffer | undefined) => (cert ? `${role}:${digest('sha1', cert).toString('hex')}` : undefined);
-  const seen = new Set(existing.map((r) => key(r.role, r.certificate)).filter(Boolean));
+  const seen = new Set(existing.map(recordKey).filter(Boolean));
   const result: Array<TrustRecord | RecordSpec> = [...existing];
   for (const spec of added) {
-    const k = key(spec.role, spec.certificate);
-    if (seen.has(k)) continue;
-    seen.add(k);
+    const key = recordKey(spec);
+    if (seen.has(key)) continue;
+    seen.add(key);
     result.push(spec);
   }
   return result;
-}
-
-function distinctSast(records: Array<TrustRecord | RecordSpec>, signer: Signer): number {
-  const certs = new Set<string>([Buffer.from(signer.certificate).toString('base64')]);
-  for (const r of records) if (r.role === Role.SAST && r.certificate) certs.add(r.certificate.toString('base64'));
-  return certs.size;
 }
 
 function report(ctx: CliContext, opts: BuildOptions, built: TrustList, signer: Signer): void {

@@ -3,6 +3,7 @@ import { buildTrustList, parseTrustList, roleDescription, roleName } from '../..
 import { Role, TFTP_CAPABLE_ROLES, type RecordSpec, type TrustList, type TrustRecord } from '../../formats/model';
 import { verifyTrustListSelf } from '../../crypto/verify';
 import { digest } from '../../crypto/hash';
+import { distinctSastCount, isSastOf, MIN_CTL_SAST, recordKey, SIGNER_NOT_SAST_CONSEQUENCE, tooFewSastMessage } from '../../builder/ctl-rules';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { OpenctlError } from '../../util/errors';
 import type { CtlDraft, FileSource } from '../contract';
@@ -55,9 +56,6 @@ export async function openCurrentCtl(source: FileSource): Promise<CurrentCtlView
   };
 }
 
-const certKey = (role: number | undefined, cert: Buffer | undefined) =>
-  cert ? `${role}:${digest('sha1', cert).toString('hex')}` : undefined;
-
 /**
  * The records the builder will write, in order: records kept from the current CTL byte for byte, then new ones;
  * a new record repeating a kept or earlier one (same function, same certificate) is written once, as
@@ -73,7 +71,7 @@ async function plan(draft: CtlDraft): Promise<{ planned: Planned[]; current?: Tr
       if (!current) throw new OpenctlError('a record is kept from the current CTL, but no current CTL is open');
       const record = current.records[r.index];
       if (!record) throw new OpenctlError(`the current CTL has no record ${r.index + 1}`);
-      const key = certKey(record.role, record.certificate);
+      const key = recordKey(record);
       if (key) seen.add(key);
       planned.push({ record, source: 'current CTL', draftIndex });
     }
@@ -81,7 +79,7 @@ async function plan(draft: CtlDraft): Promise<{ planned: Planned[]; current?: Tr
   for (const [draftIndex, r] of draft.records.entries()) {
     if (r.from !== 'certificate') continue;
     const certificate = Buffer.from(r.certificate, 'base64');
-    const key = certKey(r.role, certificate)!;
+    const key = recordKey({ role: r.role, certificate })!;
     if (seen.has(key)) {
       dropped += 1;
       continue;
@@ -94,13 +92,6 @@ async function plan(draft: CtlDraft): Promise<{ planned: Planned[]; current?: Tr
     });
   }
   return { planned, current, dropped };
-}
-
-function sastCertificates(planned: Planned[], signerCert?: Buffer): Set<string> {
-  const certs = new Set<string>();
-  if (signerCert) certs.add(signerCert.toString('base64'));
-  for (const { record } of planned) if (record.role === Role.SAST && record.certificate) certs.add(record.certificate.toString('base64'));
-  return certs;
 }
 
 export async function previewCtl(draft: CtlDraft, tokens: TokenAccess): Promise<CtlPreview> {
@@ -117,29 +108,21 @@ export async function previewCtl(draft: CtlDraft, tokens: TokenAccess): Promise<
     checks.push({ level: 'error', message: 'choose the token that signs the CTL' });
   }
 
-  const sastCount = sastCertificates(planned, signerCert).size;
+  const sastCount = distinctSastCount(planned.map((p) => p.record), signerCert);
   checks.push(
-    sastCount >= 2
+    sastCount >= MIN_CTL_SAST
       ? { level: 'ok', message: `${sastCount} SAST certificates: the CTL can be updated if one token is lost` }
-      : {
-          level: 'error',
-          message: `a CTL needs at least two SAST certificates (it has ${sastCount}): losing the only token would lock the cluster; add SAST from another token`,
-        },
+      : { level: 'error', message: `${tooFewSastMessage(sastCount)}; add SAST from another token` },
   );
   const signerAdded = signerCert && !planned.some(({ record }) => record.role === Role.SAST && record.certificate?.equals(signerCert!));
   if (signerAdded) {
     checks.push({ level: 'ok', message: `the signer's certificate is added as a SAST record (${tokens.describe(draft.signerTokenId!)})` });
   }
   if (current && signerCert) {
-    const isSast = current.records.some((r) => r.role === Role.SAST && r.certificate?.equals(signerCert!));
     checks.push(
-      isSast
+      isSastOf(current, signerCert)
         ? { level: 'ok', message: 'the signer is a SAST record of the current CTL: phones holding it will accept the new CTL' }
-        : {
-            level: 'error',
-            message:
-              'the signer is not a SAST record of the current CTL: phones holding it would reject the new CTL and keep the old one; sign with one of its SAST tokens',
-          },
+        : { level: 'error', message: `the signer is not a SAST record of the current CTL: ${SIGNER_NOT_SAST_CONSEQUENCE}` },
     );
   }
   if (!planned.some(({ record }) => record.role !== undefined && TFTP_CAPABLE_ROLES.includes(record.role))) {
