@@ -28,7 +28,7 @@ export function distinctSastCount(records: readonly RecordLike[], signerCertific
 }
 
 export function tooFewSastMessage(count: number): string {
-  return `a CTL needs at least ${MIN_CTL_SAST} SAST certificates (it has ${count}): losing the only token would lock the cluster`;
+  return `a CTL needs at least two SAST certificates (it has ${count}): losing the only token would lock the cluster`;
 }
 
 /** Phones holding `current` accept a new CTL only when one of its SAST records signed it. */
