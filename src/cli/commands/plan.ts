@@ -115,6 +115,31 @@ async function readConfigs(specs: string[], ctx: CliContext): Promise<ConfigSour
   return configs;
 }
 
+/** What phones hold now and the keys that sign it: the named inputs regenerate, reimage and rollback share. */
+async function currentInputs(
+  opts: CommonOpts,
+  bag: SignerBag,
+  ctx: CliContext,
+  why: { itlSigner: string; ctlSigner: string; configSigner: string },
+) {
+  const itl = await readList(required(opts.itl, '--itl', 'the ITL the phones hold now'), '--itl', 'itl', ctx);
+  const ctl = opts.ctl ? await readList(opts.ctl, '--ctl', 'ctl', ctx) : undefined;
+  const itlSigner = required(opts.itlSigner, '--itl-signer', why.itlSigner);
+  const configSigner = required(opts.configSigner, '--config-signer', why.configSigner);
+  const signed = async (list: ListInput, option: string, spec: string): Promise<SignedListInput> => ({
+    ...list,
+    signer: await bag.signer(spec),
+    signerSource: `${option} ${spec}`,
+  });
+  return {
+    ...commonInputs(opts, await readConfigs(opts.config, ctx)),
+    itl: await signed(itl, '--itl-signer', itlSigner),
+    ctl: ctl ? await signed(ctl, '--ctl-signer', required(opts.ctlSigner, '--ctl-signer', why.ctlSigner)) : undefined,
+    configSigner: await bag.signer(configSigner),
+    configSignerSource: `--config-signer ${configSigner}`,
+  };
+}
+
 interface RegenerateOpts extends CommonOpts {
   cert: string[];
   order?: string;
@@ -222,16 +247,11 @@ export function register(program: Command, ctx: CliContext): void {
         if (!(CERT_KINDS as readonly string[]).includes(k)) throw new OpenctlError(`--cert ${c}: expected one of ${CERT_KINDS.join(', ')}`);
         return k as CertKind;
       });
-      const itl = await readList(required(opts.itl, '--itl', 'the ITL the phones hold now'), '--itl', 'itl', ctx);
-      const ctl = opts.ctl ? await readList(opts.ctl, '--ctl', 'ctl', ctx) : undefined;
-      const itlSigner = required(opts.itlSigner, '--itl-signer', 'the plan re-signs the ITL at every step');
-      const configSigner = required(opts.configSigner, '--config-signer', 'the plan signs the configs at every step');
-      const signedItl: SignedListInput = { ...itl, signer: await bag.signer(itlSigner), signerSource: `--itl-signer ${itlSigner}` };
-      let signedCtl: SignedListInput | undefined;
-      if (ctl) {
-        const spec = required(opts.ctlSigner, '--ctl-signer', 'with --ctl, the plan re-signs the CTL at every step');
-        signedCtl = { ...ctl, signer: await bag.signer(spec), signerSource: `--ctl-signer ${spec}` };
-      }
+      const current = await currentInputs(opts, bag, ctx, {
+        itlSigner: 'the plan re-signs the ITL at every step',
+        ctlSigner: 'with --ctl, the plan re-signs the CTL at every step',
+        configSigner: 'the plan signs the configs at every step',
+      });
       const newCerts: Partial<Record<CertKind, NewCertificate>> = {};
       for (const kind of certs) {
         const spec = opts[NEW_OPTION[kind]] as string | undefined;
@@ -239,11 +259,7 @@ export function register(program: Command, ctx: CliContext): void {
         newCerts[kind] = await bag.newCert(spec, `--new-${kind}`, kind !== 'capf' && kind !== 'tvs');
       }
       const p = await planRegenerate({
-        ...commonInputs(opts, await readConfigs(opts.config, ctx)),
-        itl: signedItl,
-        ctl: signedCtl,
-        configSigner: await bag.signer(configSigner),
-        configSignerSource: `--config-signer ${configSigner}`,
+        ...current,
         certs,
         newCerts,
         order: opts.order ? parseOrder(opts.order, certs) : undefined,
@@ -311,19 +327,14 @@ export function register(program: Command, ctx: CliContext): void {
   ).action(async (opts: ReimageOpts) => {
     const bag = new SignerBag(ctx, debug, () => opts.wait === false);
     try {
-      const itl = await readList(required(opts.itl, '--itl', 'the ITL the phones hold now'), '--itl', 'itl', ctx);
-      const ctl = opts.ctl ? await readList(opts.ctl, '--ctl', 'ctl', ctx) : undefined;
-      const itlSigner = required(opts.itlSigner, '--itl-signer', 'the plan re-signs the ITL');
-      const configSigner = required(opts.configSigner, '--config-signer', 'the plan signs the configs');
+      const current = await currentInputs(opts, bag, ctx, {
+        itlSigner: 'the plan re-signs the ITL',
+        ctlSigner: 'with --ctl, the plan re-signs the CTL',
+        configSigner: 'the plan signs the configs',
+      });
       const newTftp = required(opts.newTftp, '--new-tftp', "the re-imaged server's new key and certificate");
       const p = await planReimage({
-        ...commonInputs(opts, await readConfigs(opts.config, ctx)),
-        itl: { ...itl, signer: await bag.signer(itlSigner), signerSource: `--itl-signer ${itlSigner}` },
-        ctl: ctl
-          ? { ...ctl, signer: await bag.signer(required(opts.ctlSigner, '--ctl-signer', 'with --ctl, the plan re-signs the CTL')), signerSource: `--ctl-signer ${opts.ctlSigner}` }
-          : undefined,
-        configSigner: await bag.signer(configSigner),
-        configSignerSource: `--config-signer ${configSigner}`,
+        ...current,
         newTftp: await bag.newCert(newTftp, '--new-tftp', true),
         newItlSigner: opts.newItlSigner ? await bag.newCert(opts.newItlSigner, '--new-itl-signer', true) : undefined,
         newTvs: opts.newTvs ? await bag.newCert(opts.newTvs, '--new-tvs', false) : undefined,
@@ -350,18 +361,13 @@ export function register(program: Command, ctx: CliContext): void {
   ).action(async (opts: RollbackOpts) => {
     const bag = new SignerBag(ctx, debug, () => opts.wait === false);
     try {
-      const itl = await readList(required(opts.itl, '--itl', 'the ITL the phones hold now'), '--itl', 'itl', ctx);
-      const ctl = opts.ctl ? await readList(opts.ctl, '--ctl', 'ctl', ctx) : undefined;
-      const itlSigner = required(opts.itlSigner, '--itl-signer', 'it signs the rollback ITL');
-      const configSigner = required(opts.configSigner, '--config-signer', 'the plan signs the configs');
+      const current = await currentInputs(opts, bag, ctx, {
+        itlSigner: 'it signs the rollback ITL',
+        ctlSigner: 'with --ctl, the plan re-signs the CTL',
+        configSigner: 'the plan signs the configs',
+      });
       const p = await planRollback({
-        ...commonInputs(opts, await readConfigs(opts.config, ctx)),
-        itl: { ...itl, signer: await bag.signer(itlSigner), signerSource: `--itl-signer ${itlSigner}` },
-        ctl: ctl
-          ? { ...ctl, signer: await bag.signer(required(opts.ctlSigner, '--ctl-signer', 'with --ctl, the plan re-signs the CTL')), signerSource: `--ctl-signer ${opts.ctlSigner}` }
-          : undefined,
-        configSigner: await bag.signer(configSigner),
-        configSignerSource: `--config-signer ${configSigner}`,
+        ...current,
         nextItlSigner: opts.nextItlSigner ? await bag.newCert(opts.nextItlSigner, '--next-itl-signer', true) : undefined,
         nextConfigSigner: opts.nextConfigSigner ? await bag.newCert(opts.nextConfigSigner, '--next-config-signer', true) : undefined,
       });
