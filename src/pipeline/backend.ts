@@ -74,6 +74,8 @@ export class PemBackend implements SigningBackend {
 interface Lane {
   signer: Signer;
   alive: boolean;
+  /** Signatures of this signer in flight. */
+  busy: number;
 }
 
 interface Pending {
@@ -117,7 +119,7 @@ export class SignerLanesBackend implements SigningBackend {
     this.keyBits = first.keyBits;
     this.description = signers.map((s) => s.description).join(', ');
     this.tokenSerials = signers.map((s) => s.tokenSerial).filter((s): s is string => s !== undefined);
-    this.lanes = signers.map((signer) => ({ signer, alive: true }));
+    this.lanes = signers.map((signer) => ({ signer, alive: true, busy: 0 }));
   }
 
   signBatch(digests: readonly Uint8Array[], hash: HashAlgorithm): Promise<SignResult[]> {
@@ -138,7 +140,7 @@ export class SignerLanesBackend implements SigningBackend {
     while (this.queue.length > 0 && idle < this.lanes.length) {
       const lane = this.lanes[this.nextLane];
       this.nextLane = (this.nextLane + 1) % this.lanes.length;
-      if (lane.alive && this.inFlight(lane) < this.perSigner) {
+      if (lane.alive && lane.busy < this.perSigner) {
         this.startOne(lane);
         idle = 0;
       } else {
@@ -147,14 +149,9 @@ export class SignerLanesBackend implements SigningBackend {
     }
   }
 
-  private readonly busy = new Map<Lane, number>();
-  private inFlight(lane: Lane): number {
-    return this.busy.get(lane) ?? 0;
-  }
-
   private startOne(lane: Lane): void {
     const item = this.queue.shift() as Pending;
-    this.busy.set(lane, this.inFlight(lane) + 1);
+    lane.busy += 1;
     lane.signer.sign(item.digest, item.hash).then(
       (signature) => {
         this.finish(lane);
@@ -168,7 +165,7 @@ export class SignerLanesBackend implements SigningBackend {
   }
 
   private finish(lane: Lane): void {
-    this.busy.set(lane, this.inFlight(lane) - 1);
+    lane.busy -= 1;
     queueMicrotask(() => this.pump());
   }
 

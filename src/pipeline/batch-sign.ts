@@ -5,7 +5,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { HashAlgorithm } from '../crypto/hash';
 import { certificateInfo } from '../crypto/certificate';
 import type { DnStyle } from '../formats/model';
-import { syncDirectory, TEMP_MARKER } from '../util/atomic-write';
 import { ExitCode, OpenctlError } from '../util/errors';
 import { AuditLog } from './audit';
 import { PemBackend, type SigningBackend } from './backend';
@@ -16,8 +15,9 @@ import { BatchEvents, type BatchFailure, type BatchSummary } from './events';
 import { encryptedOutputOf } from './file-job';
 import { mustBeXml, phoneMacOf } from './file-checks';
 import { chooseFlusher, type FlushMode } from './flusher-choice';
-import { Journal, readJournal, settingsDiff, sourceOfLine, type JobHeader, type JobSettings, type JournalContents, type ManifestEntry } from './journal';
-import { readManifestEntries, writeManifest } from './manifest';
+import { Journal, readJournal, settingsDiff, type JobHeader, type JobSettings, type JournalContents, type ManifestEntry } from './journal';
+import { finishJob, removeTempFiles } from './job-finish';
+import { readManifestEntries } from './manifest';
 import { ProgressMeter } from './progress';
 import type { FileResult, FileTask } from './protocol';
 import { acquireLock, statePaths, type StatePaths } from './state-files';
@@ -215,6 +215,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
     srcRoot: source,
     outRoot: out,
   });
+  const setupMs = Date.now() - started;
   events.emit('start', {
     jobId,
     resumed: previousJob !== undefined,
@@ -285,6 +286,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
     pruned: finished.pruned,
     outputs: finished.outputs,
     elapsedMs,
+    setupMs,
     filesPerSecond: elapsedMs > 0 ? (processed * 1000) / elapsedMs : 0,
     backend: backend.kind,
     jobs,
@@ -382,8 +384,7 @@ async function checkFolders(source: string, out: string): Promise<void> {
   const stat = await fs.stat(source).catch(() => undefined);
   if (!stat) throw new OpenctlError(`${source}: no such folder`);
   if (!stat.isDirectory()) throw new OpenctlError(`${source}: not a folder (batch sign takes a folder of files to sign)`);
-  if (source === out) throw new OpenctlError(`--out ${out}: must differ from the source folder (outputs go beside nothing they could replace)`);
-  if (isInside(source, out)) throw new OpenctlError(`--out ${out}: the source folder cannot be inside the output folder's state`);
+  if (source === out) throw new OpenctlError(`--out ${out}: must differ from the source folder`);
   const outStat = await fs.stat(out).catch(() => undefined);
   if (outStat && !outStat.isDirectory()) throw new OpenctlError(`--out ${out}: not a folder`);
 }
@@ -393,108 +394,4 @@ function isInside(child: string, parent: string): boolean {
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
-/** Temp files of an interrupted run (kill -9, power loss): never renamed, never journaled, removed. */
-export async function removeTempFiles(dir: string): Promise<number> {
-  let removed = 0;
-  const visit = async (folder: string): Promise<void> => {
-    let handle;
-    try {
-      handle = await fs.opendir(folder, { bufferSize: 256 });
-    } catch {
-      return;
-    }
-    for await (const entry of handle) {
-      const abs = path.join(folder, entry.name);
-      if (entry.isDirectory()) await visit(abs);
-      else if (entry.name.startsWith(TEMP_MARKER)) {
-        await fs.rm(abs, { force: true });
-        removed += 1;
-      }
-    }
-  };
-  await visit(dir);
-  return removed;
-}
-
-interface FinishOptions {
-  out: string;
-  paths: ReturnType<typeof statePaths>;
-  journal: Journal;
-  jobId: string;
-  settings: JobSettings;
-  signerInfo: { subject: string };
-  backend: SigningBackend;
-  counts: { signed: number; kept: number; failed: number };
-  failures: BatchFailure[];
-  prune: boolean;
-}
-
-/**
- * The job is done: the manifest is the journal's entries plus what an earlier manifest lists and this job did
- * not touch (outputs of other sources still in place); `--prune` removes the outputs whose source is gone. Once
- * the manifest is durable the journal goes: a later `--resume` has nothing to finish.
- */
-async function finishJob(o: FinishOptions): Promise<{ pruned: number; outputs: number }> {
-  const inJob = new Set<string>();
-  let outputs = 0;
-  let pruned = 0;
-  const journalContents = await readJournal(o.paths.journal);
-  async function* entries(): AsyncGenerator<string | ManifestEntry> {
-    if (journalContents) {
-      for await (const line of journalContents.entryLines()) {
-        const source = sourceOfLine(line);
-        if (inJob.has(source)) continue;
-        inJob.add(source);
-        outputs += countOutputs(line);
-        yield line;
-      }
-    }
-    for await (const old of readManifestEntries(o.paths.manifest)) {
-      if (inJob.has(old.source)) continue;
-      const sourceGone = !(await exists(path.join(o.settings.source, old.source)));
-      if (sourceGone && o.prune) {
-        for (const output of old.outputs) await fs.rm(path.join(o.out, output.file), { force: true });
-        pruned += 1;
-        continue;
-      }
-      const present = await Promise.all(old.outputs.map((x) => exists(path.join(o.out, x.file))));
-      if (!present.every(Boolean)) continue;
-      inJob.add(old.source);
-      outputs += old.outputs.length;
-      yield old;
-    }
-  }
-  await writeManifest(
-    o.paths.manifest,
-    {
-      format: 'openctl-batch-manifest',
-      version: 1,
-      job: o.jobId,
-      completedAt: new Date().toISOString(),
-      source: o.settings.source,
-      signer: { fingerprint: o.settings.signer, subject: o.signerInfo.subject, description: o.backend.description },
-      digest: o.settings.digest,
-      summary: { ...o.counts },
-      failures: o.failures,
-    },
-    entries(),
-  );
-  await o.journal.close();
-  await fs.rm(o.paths.journal, { force: true });
-  await syncDirectory(o.paths.dir);
-  return { pruned, outputs };
-}
-
-/** Outputs of an entry line: each output record has one `"kind":`. */
-function countOutputs(line: string): number {
-  let n = 0;
-  for (let at = line.indexOf('"kind":'); at !== -1; at = line.indexOf('"kind":', at + 1)) n += 1;
-  return n;
-}
-
-async function exists(file: string): Promise<boolean> {
-  return fs.stat(file).then(
-    () => true,
-    () => false,
-  );
-}
+export { removeTempFiles };

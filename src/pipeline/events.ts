@@ -54,6 +54,8 @@ export interface BatchSummary {
   pruned: number;
   outputs: number;
   elapsedMs: number;
+  /** Of elapsedMs, the setup before the first file (threads, template, journal, lock). */
+  setupMs: number;
   filesPerSecond: number;
   backend: BackendKind;
   jobs: number;

@@ -22,6 +22,8 @@ export class WorkerPool {
   private idleWaiters: Array<() => void> = [];
   private failure: Error | undefined;
   private signerFailure: Error | undefined;
+  private readonly ready: Array<Promise<void>> = [];
+  private closing = false;
 
   private constructor(
     private readonly backend: SigningBackend,
@@ -38,8 +40,6 @@ export class WorkerPool {
     for (let i = 0; i < options.jobs; i += 1) pool.spawnOne();
     return pool;
   }
-
-  private readonly ready: Array<Promise<void>> = [];
 
   async init(init: WorkerInit): Promise<void> {
     for (const slot of this.slots) this.post(slot, { type: 'init', init });
@@ -161,8 +161,6 @@ export class WorkerPool {
       idle.forEach((r) => r());
     }
   }
-
-  private closing = false;
 
   async close(): Promise<void> {
     this.closing = true;

@@ -84,10 +84,18 @@ describe('batch sign: kill -9, Ctrl-C and --resume', function () {
   let src: string;
   let out: string;
   let names: string[];
-  before(() => {
+  /** How long an uninterrupted run takes here: kills are spread over it, whatever the machine's speed. */
+  let runMs: number;
+  before(async () => {
     dir = tempDir('resume');
     src = path.join(dir, 'src');
     names = writePhoneConfigs(src, FILES, { min: 1500, max: 3000, perFolder: 300 });
+    const run = startBatch([src, '--out', path.join(dir, 'reference'), '--signer', SIGNER, '--jobs', '2']);
+    await run.started;
+    const t0 = Date.now();
+    const result = await run.exited;
+    assert.equal(result.code, 0, result.stderr);
+    runMs = Date.now() - t0;
   });
   beforeEach(() => {
     out = path.join(dir, `out-${Date.now()}`);
@@ -102,8 +110,8 @@ describe('batch sign: kill -9, Ctrl-C and --resume', function () {
     for (let trial = 0; trial < 4 && !finished; trial += 1) {
       const run = startBatch(trial === 0 ? args : [...args, '--resume']);
       await run.started;
-      // Groups commit at least every second: kills land before, between and after commits.
-      await sleep(100 + Math.floor(Math.random() * 2200));
+      // Anywhere in the run: before the first group commit, between commits, or during one.
+      await sleep(Math.floor(Math.random() * runMs * (trial === 0 ? 0.6 : 1)));
       run.child.kill('SIGKILL');
       const result = await run.exited;
       if (result.code === 0) {
@@ -133,7 +141,7 @@ describe('batch sign: kill -9, Ctrl-C and --resume', function () {
     const args = [src, '--out', out, '--signer', SIGNER, '--jobs', '2'];
     const run = startBatch(args);
     await run.started;
-    await sleep(300);
+    await sleep(Math.floor(runMs / 3));
     run.child.kill('SIGINT');
     const stopped = await run.exited;
     assert.equal(stopped.code, 130, stopped.stderr);
