@@ -11,6 +11,7 @@ if [ "${1:-}" = "--test" ]; then
   command -v pkcs11-tool >/dev/null 2>&1 || want+=(opensc)
   command -v openssl >/dev/null 2>&1 || want+=(openssl)
   command -v gcc >/dev/null 2>&1 || want+=(build-essential)
+  command -v python3 >/dev/null 2>&1 || want+=(python3)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
