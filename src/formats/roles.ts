@@ -13,15 +13,8 @@ const NAMES: ReadonlyMap<number, string> = new Map([
   [Role.TVS, 'TVS'],
 ]);
 
-const DESCRIPTIONS: ReadonlyMap<number, string> = new Map([
-  [Role.SAST, 'System Administrator Security Token'],
-  [Role.CCM, 'CCM'],
-  [Role.CCM_TFTP, 'CCM+TFTP'],
-  [Role.TFTP, 'TFTP'],
-  [Role.CAPF, 'CAPF'],
-  [Role.APP_SERVER, 'APP-SERVER'],
-  [Role.TVS, 'TVS'],
-]);
+/** CUCM spells out only the SAST function; the others read as their short names. */
+const DESCRIPTIONS: ReadonlyMap<number, string> = new Map([...NAMES, [Role.SAST, 'System Administrator Security Token']]);
 
 /** 'SAST', 'CCM+TFTP'... or the number itself for functions openctl does not know (kept, never rejected). */
 export function roleName(role: number): string {

@@ -3,6 +3,8 @@ import type { Signer } from '../crypto/signer';
 import { buildSignedFile, buildTrustList, parseFile } from '../formats';
 import { Role, TFTP_CAPABLE_ROLES, type DnStyle, type RecordSpec, type TrustList, type TrustRecord, type Version } from '../formats/model';
 import type { PhoneFile, TvsModel, TvsCertificate } from '../trust';
+import { OpenctlError } from '../util/errors';
+import { checkListSigner, type SignedListInput } from './common';
 
 /** One trust list of the cluster as the plan evolves it: records, signer, and the header choices to keep. */
 export interface ListState {
@@ -153,3 +155,37 @@ export async function buildListFile(state: ListState, signer: Signer, timestamp:
   });
   return { name: state.filename, bytes, parsed: parseFile(bytes, { file: state.filename }) };
 }
+
+/** The named inputs every procedure starts from: what phones hold now and the keys that sign it. */
+export interface CurrentInputs {
+  itl: SignedListInput;
+  ctl?: SignedListInput;
+  configSigner: Signer;
+  configSignerSource: string;
+  configs: ConfigSource[];
+  configHash: HashAlgorithm;
+}
+
+/** The cluster as it serves now, after checking that each given key really signs what it is given for. */
+export function currentClusterState(inputs: CurrentInputs): ClusterState {
+  checkListSigner(inputs.itl);
+  if (inputs.ctl) checkListSigner(inputs.ctl);
+  const state = new ClusterState(
+    inputs.ctl ? listState(inputs.ctl.list, inputs.ctl.signer) : undefined,
+    listState(inputs.itl.list, inputs.itl.signer),
+    inputs.configSigner,
+    inputs.configs,
+    inputs.configHash,
+  );
+  checkConfigSigner(state, inputs.configSignerSource);
+  return state;
+}
+
+export function checkConfigSigner(state: ClusterState, source: string): void {
+  const cert = Buffer.from(state.configSigner.certificate);
+  const ok = state.lists().some((l) => l.records.some((r) => r.role !== undefined && TFTP_CAPABLE_ROLES.includes(r.role) && !!certOf(r)?.equals(cert)));
+  if (!ok) {
+    throw new OpenctlError(`${source}: its certificate is not a TFTP or CCM+TFTP record of the current ITL or CTL: phones reject the configs it signs today`);
+  }
+}
+

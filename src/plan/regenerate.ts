@@ -3,8 +3,8 @@ import { Role, TFTP_CAPABLE_ROLES } from '../formats/model';
 import { sameDn } from '../formats/dn';
 import { certificateInfo } from '../crypto/certificate';
 import { OpenctlError } from '../util/errors';
-import { ClusterState, certOf, listState } from './cluster-state';
-import { checkListSigner, phoneHolding, resetActions, stepDir, type CommonInputs, type NewCertificate, type SignedListInput } from './common';
+import { ClusterState, certOf, currentClusterState } from './cluster-state';
+import { phoneHolding, resetActions, stepDir, type CommonInputs, type NewCertificate, type SignedListInput } from './common';
 import type { Plan, PlanStep } from './model';
 
 export const CERT_KINDS = ['capf', 'tvs', 'itlrecovery', 'callmanager', 'tftp'] as const;
@@ -63,16 +63,7 @@ export function parseOrder(spec: string, certs: readonly CertKind[]): CertKind[]
  * CUCM would serve afterwards; the check then walks a phone through them.
  */
 export async function planRegenerate(inputs: RegenerateInputs): Promise<Plan> {
-  checkListSigner(inputs.itl);
-  if (inputs.ctl) checkListSigner(inputs.ctl);
-  const state = new ClusterState(
-    inputs.ctl ? listState(inputs.ctl.list, inputs.ctl.signer) : undefined,
-    listState(inputs.itl.list, inputs.itl.signer),
-    inputs.configSigner,
-    inputs.configs,
-    inputs.configHash,
-  );
-  checkConfigSigner(state, inputs.configSignerSource);
+  const state = currentClusterState(inputs);
   if (inputs.certs.length === 0) throw new OpenctlError('--cert: name at least one certificate to regenerate');
   const groups = inputs.order ?? DEFAULT_ORDER.filter((c) => inputs.certs.includes(c)).map((c) => [c]);
 
@@ -177,14 +168,6 @@ function isItlSigner(state: ClusterState, cert: Buffer): boolean {
 
 function signsConfigs(state: ClusterState, cert: Buffer): boolean {
   return Buffer.from(state.configSigner.certificate).equals(cert);
-}
-
-export function checkConfigSigner(state: ClusterState, source: string): void {
-  const cert = Buffer.from(state.configSigner.certificate);
-  const ok = state.lists().some((l) => l.records.some((r) => r.role !== undefined && TFTP_CAPABLE_ROLES.includes(r.role) && !!certOf(r)?.equals(cert)));
-  if (!ok) {
-    throw new OpenctlError(`${source}: its certificate is not a TFTP or CCM+TFTP record of the current ITL or CTL: phones reject the configs it signs today`);
-  }
 }
 
 /** The certificate of `kind` that `fresh` replaces: same function, same subject (CUCM keeps the subject). */

@@ -3,9 +3,8 @@ import { Role } from '../formats/model';
 import { sameDn } from '../formats/dn';
 import { certificateInfo } from '../crypto/certificate';
 import { OpenctlError } from '../util/errors';
-import { ClusterState, certOf, listState } from './cluster-state';
-import { checkListSigner, phoneHolding, resetActions, stepDir, type CommonInputs, type NewCertificate, type SignedListInput } from './common';
-import { checkConfigSigner } from './regenerate';
+import { ClusterState, certOf, currentClusterState } from './cluster-state';
+import { phoneHolding, resetActions, stepDir, type CommonInputs, type NewCertificate, type SignedListInput } from './common';
 import type { Plan, PlanStep } from './model';
 
 export interface ReimageInputs extends CommonInputs {
@@ -29,17 +28,8 @@ export interface ReimageInputs extends CommonInputs {
  * turns rollback off once phones hold the new server's ITL.
  */
 export async function planReimage(inputs: ReimageInputs): Promise<Plan> {
-  checkListSigner(inputs.itl);
-  if (inputs.ctl) checkListSigner(inputs.ctl);
+  const before = currentClusterState(inputs);
   if (!inputs.newTftp.signer) throw new OpenctlError(`${inputs.newTftp.source}: the new TFTP certificate signs configs: give its key too (PEM with key and certificate, or a pkcs11: URI)`);
-  const before = new ClusterState(
-    inputs.ctl ? listState(inputs.ctl.list, inputs.ctl.signer) : undefined,
-    listState(inputs.itl.list, inputs.itl.signer),
-    inputs.configSigner,
-    inputs.configs,
-    inputs.configHash,
-  );
-  checkConfigSigner(before, inputs.configSignerSource);
   const mixed = !!before.ctl;
 
   const after = before.clone();

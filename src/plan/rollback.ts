@@ -1,8 +1,7 @@
 import type { Signer } from '../crypto/signer';
 import { OpenctlError } from '../util/errors';
-import { ClusterState, listState } from './cluster-state';
-import { checkListSigner, phoneHolding, stepDir, type CommonInputs, type NewCertificate, type SignedListInput } from './common';
-import { checkConfigSigner } from './regenerate';
+import { currentClusterState } from './cluster-state';
+import { phoneHolding, stepDir, type CommonInputs, type NewCertificate, type SignedListInput } from './common';
 import type { Plan, PlanStep } from './model';
 
 export interface RollbackInputs extends CommonInputs {
@@ -22,16 +21,7 @@ export interface RollbackInputs extends CommonInputs {
  * when a next signer is given, is the new ITL the phones will accept from a cluster they never trusted.
  */
 export async function planRollback(inputs: RollbackInputs): Promise<Plan> {
-  checkListSigner(inputs.itl);
-  if (inputs.ctl) checkListSigner(inputs.ctl);
-  const state = new ClusterState(
-    inputs.ctl ? listState(inputs.ctl.list, inputs.ctl.signer) : undefined,
-    listState(inputs.itl.list, inputs.itl.signer),
-    inputs.configSigner,
-    inputs.configs,
-    inputs.configHash,
-  );
-  checkConfigSigner(state, inputs.configSignerSource);
+  const state = currentClusterState(inputs);
   const mixed = !!state.ctl;
   const steps: PlanStep[] = [];
   let ts = inputs.timestamp;
