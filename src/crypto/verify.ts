@@ -58,6 +58,8 @@ export interface Verdict {
   record?: TrustRecord;
   /** Which --trust file the record came from (index into the given lists). */
   trustIndex?: number;
+  /** The certificate whose key verified the signature (for expiry warnings: a verdict never depends on dates). */
+  certificate?: Buffer;
 }
 
 /** A trust list against the SAST record of its own that matches the header's signer. */
@@ -75,6 +77,7 @@ export function verifyTrustListSelf(list: TrustList): Verdict {
     reason: valid ? 'signature verified with the signer record' : 'signature does not match the signer record',
     via: 'own-record',
     record,
+    certificate: valid ? record.certificate : undefined,
   };
 }
 
@@ -87,7 +90,7 @@ export function verifyAgainstTrustLists(parsed: ParsedFile, lists: TrustList[], 
       if (roles && (record.role === undefined || !roles.includes(record.role))) continue;
       if (!recordMatchesSigner(record, parsed)) continue;
       if (verifySignature(parsed, record.certificate)) {
-        return { valid: true, reason: 'signature verified with a trust-list record', via: 'trust-list', record, trustIndex };
+        return { valid: true, reason: 'signature verified with a trust-list record', via: 'trust-list', record, trustIndex, certificate: record.certificate };
       }
       matchedButFailed = record;
     }

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCliCaptured } from '../helpers/run-cli';
 import { vector } from '../helpers/paths';
+import { makeCert } from '../helpers/pki';
 
 const cert = (name: string) => vector('certs', name);
 
@@ -221,6 +222,21 @@ describe('openctl ctl/itl build, sign, unsign, encrypt, decrypt, certhash (PEM s
     assert.equal(r.code, 2);
     assert.equal(r.stderr.trim().split('\n').length, 1);
     assert.equal(fs.existsSync(out), false);
+  });
+
+  it('an expired signer still verifies (phones ignore dates) and the expiry is a warning', async () => {
+    const old = await makeCert({ cn: 'tftp-expired', notBefore: new Date('2015-01-01'), notAfter: new Date('2020-01-01') });
+    const files = await old.write(dir);
+    const src = path.join(dir, 'Ringlist.xml');
+    fs.copyFileSync(vector('configs/Ringlist.xml'), src);
+    assert.equal((await runCliCaptured(['sign', src, '--signer', files.signer])).code, 0);
+    const r = await runCliCaptured(['verify', `${src}.sgn`, '--cert', files.cert]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^valid:/);
+    assert.match(r.stderr, /warning: the signer certificate "tftp-expired" expired on 2020-01-01/);
+    const j = await runCliCaptured(['verify', '--json', `${src}.sgn`, '--cert', files.cert]);
+    assert.equal(JSON.parse(j.stdout).valid, true);
+    assert.ok(JSON.parse(j.stdout).warnings.some((w: string) => w.includes('expired on 2020-01-01')));
   });
 
   it('certhash defaults to base64 SHA-1 of the DER', async () => {

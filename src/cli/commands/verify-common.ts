@@ -19,11 +19,12 @@ export async function verdictFor(parsed: ParsedFile, sources: VerifySources): Pr
   if (sources.cert) {
     const certs = readCertificates(await readInput(sources.cert, 'certificate'));
     if (certs.length === 0) throw new OpenctlError(`${sources.cert}: no certificate found (PEM, DER or PKCS#7 expected)`);
-    const valid = certs.some((c) => verifySignature(parsed, c));
+    const certificate = certs.find((c) => verifySignature(parsed, c));
     return {
-      valid,
+      valid: certificate !== undefined,
       via: 'certificate',
-      reason: valid ? 'signature verified with the given certificate' : 'signature does not match the given certificate',
+      reason: certificate ? 'signature verified with the given certificate' : 'signature does not match the given certificate',
+      certificate,
     };
   }
   if (sources.trust && sources.trust.length > 0) {

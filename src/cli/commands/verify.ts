@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { readParsed, parseKindOption } from '../inputs';
-import { printJson, out } from '../io';
+import { printJson, out, log } from '../io';
+import { warningsFor } from '../../trust/warnings';
 import { ExitCode, OpenctlError } from '../../util/errors';
 import { verdictFor } from './verify-common';
 import { collect } from '../options';
@@ -24,6 +25,8 @@ export function register(program: Command, ctx: CliContext): void {
       }
       const signer = parsed.header.signer;
       const record = verdict.record;
+      // Expiry, too few SAST, SHA-512: worth knowing, never part of the verdict (phones ignore validity dates).
+      const warnings = warningsFor({ name: file, bytes: parsed.bytes, parsed }, { now: new Date(), signerCertificate: verdict.certificate, sbd: true }).map((w) => w.message);
       if (opts.json) {
         printJson(ctx.io, {
           file,
@@ -35,12 +38,14 @@ export function register(program: Command, ctx: CliContext): void {
           record: record
             ? { role: record.role ?? null, roleName: record.role === undefined ? null : roleName(record.role), subject: record.subject ?? null, trustFile: verdict.trustIndex === undefined ? null : opts.trust[verdict.trustIndex] }
             : null,
+          warnings,
         });
       } else {
         out(ctx.io, `${verdict.valid ? 'valid' : 'invalid'}: ${file}`);
         out(ctx.io, `  signer: ${signer.subject} (serial ${signer.serial.toString('hex')})`);
         if (record && record.role !== undefined) out(ctx.io, `  record: ${roleName(record.role)} ${record.subject ?? ''}`.trimEnd());
         out(ctx.io, `  ${verdict.reason}`);
+        for (const w of warnings) log(ctx.io, `openctl: warning: ${w}`);
       }
       ctx.setExitCode(verdict.valid ? ExitCode.Ok : ExitCode.Rejected);
     });
