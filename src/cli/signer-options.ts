@@ -42,3 +42,23 @@ export function signerSpecOptions(ctx: CliContext, opts: { wait?: boolean }, deb
     signal: ctx.signal,
   };
 }
+
+/** What every command that writes signed files takes besides the signer. */
+export interface FileSigningOptions extends SignerOptions {
+  digest?: string;
+  timestamp?: string;
+  outDir?: string;
+  dnStyle?: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+export function addFileSigningOptions(command: Command, outDirHelp: string): Command {
+  return addSignerOptions(command)
+    .option('--digest <alg>', "sha1 (default), or sha512 (the cluster's TFTP File Signature Algorithm), or sha256")
+    .option('--timestamp <unix>', 'header timestamp (default: now)')
+    .option('--out-dir <dir>', outDirHelp)
+    .option('--dn-style <style>', 'comma (default) or cucm')
+    .option('--force', 'overwrite existing outputs')
+    .option('--json', 'print the results as JSON (schemas: docs/json.md)');
+}

@@ -3,7 +3,7 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { parseDigest, parseDnStyle, parseTimestamp } from '../options';
-import { addSignerOptions, resolveSigner, type SignerOptions } from '../signer-options';
+import { addFileSigningOptions, resolveSigner, type FileSigningOptions } from '../signer-options';
 import { readInput, readParsed } from '../inputs';
 import { out, printJson } from '../io';
 import { OpenctlError } from '../../util/errors';
@@ -12,14 +12,8 @@ import { buildEncryptedConfig, buildEncryptedStub, buildSignedFile, decryptConfi
 import { readCertificates } from '../../crypto/certificate';
 import { defaultUnsignedName } from './sign';
 
-interface EncryptOptions extends SignerOptions {
+interface EncryptOptions extends FileSigningOptions {
   deviceCert: string;
-  digest?: string;
-  timestamp?: string;
-  outDir?: string;
-  dnStyle?: string;
-  force?: boolean;
-  json?: boolean;
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -28,13 +22,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description('encrypt a config to a phone\'s certificate: FILE -> FILE.enc.sgn and its signed stub FILE.sgn')
     .argument('<file>', 'the phone config (SEP<MAC>.cnf.xml)')
     .requiredOption('--device-cert <cert>', 'the phone\'s certificate (LSC or MIC)');
-  addSignerOptions(encrypt)
-    .option('--digest <alg>', 'sha1 (default), sha256 or sha512')
-    .option('--timestamp <unix>', 'header timestamp (default: now)')
-    .option('--out-dir <dir>', 'write beside FILE unless given')
-    .option('--dn-style <style>', 'comma (default) or cucm')
-    .option('--force', 'overwrite existing outputs')
-    .option('--json', 'print the result as JSON')
+  addFileSigningOptions(encrypt, 'write both files here instead of beside FILE')
     .action(async (file: string, opts: EncryptOptions) => {
       const hash = parseDigest(opts.digest);
       const timestamp = parseTimestamp(opts.timestamp);

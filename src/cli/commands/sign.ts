@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { parseDigest, parseDnStyle, parseTimestamp } from '../options';
-import { addSignerOptions, resolveSigner, type SignerOptions } from '../signer-options';
+import { addFileSigningOptions, resolveSigner, type FileSigningOptions } from '../signer-options';
 import { readInput, readParsed } from '../inputs';
 import { out, printJson } from '../io';
 import { OpenctlError } from '../../util/errors';
@@ -11,28 +11,13 @@ import { buildSignedFile, parseFile } from '../../formats';
 import { verifySignature } from '../../crypto/verify';
 import { digest } from '../../crypto/hash';
 
-interface SignOptions extends SignerOptions {
-  digest?: string;
-  timestamp?: string;
-  outDir?: string;
-  dnStyle?: string;
-  force?: boolean;
-  json?: boolean;
-}
-
 export function register(program: Command, ctx: CliContext): void {
   const sign = program
     .command('sign')
     .description('sign TFTP files (configs, ring lists, soft keys...): FILE -> FILE.sgn')
     .argument('<files...>', 'files to sign');
-  addSignerOptions(sign)
-    .option('--digest <alg>', 'sha1 (default) or sha512 (the cluster\'s TFTP File Signature Algorithm), or sha256')
-    .option('--timestamp <unix>', 'header timestamp (default: now)')
-    .option('--out-dir <dir>', 'write the .sgn files here instead of beside their sources')
-    .option('--dn-style <style>', 'comma (default) or cucm')
-    .option('--force', 'overwrite existing outputs')
-    .option('--json', 'print the results as JSON (schema: docs/json.md#sign)')
-    .action(async (files: string[], opts: SignOptions) => {
+  addFileSigningOptions(sign, 'write the .sgn files here instead of beside their sources')
+    .action(async (files: string[], opts: FileSigningOptions) => {
       const hash = parseDigest(opts.digest);
       const timestamp = parseTimestamp(opts.timestamp);
       const dnStyle = parseDnStyle(opts.dnStyle);
