@@ -18,18 +18,25 @@ export interface RecordOptions {
   extraElements?: readonly ExtraElement[];
 }
 
-/**
- * A new record from a certificate, in CUCM's order 1..10: tag 2 always (a lone NUL without a DNS name),
- * tag 10 only with an address.
- */
-export function recordFromSpec(spec: RecordSpec, options: RecordOptions = {}, info: CertificateInfo = certificateInfo(spec.certificate)): TrustRecord {
+/** Tags 2 to 6 of a record naming a certificate: DNS name, subject, function, issuer, serial. */
+function identityElements(spec: RecordSpec, info: CertificateInfo, options: RecordOptions): Element[] {
   const style = options.dnStyle ?? 'comma';
-  const elements = [
+  return [
     stringElement(RecordTag.DNS_NAME, spec.dnsName ?? ''),
     stringElement(RecordTag.SUBJECT, formatDn(info.subjectAttrs, style)),
     roleElement(spec.role),
     stringElement(RecordTag.ISSUER, formatDn(info.issuerAttrs, style)),
     leaf(RecordTag.SERIAL, info.serial),
+  ];
+}
+
+/**
+ * A new record from a certificate, in CUCM's order 1..10: tag 2 always (a lone NUL without a DNS name),
+ * tag 10 only with an address.
+ */
+export function recordFromSpec(spec: RecordSpec, options: RecordOptions = {}, info: CertificateInfo = certificateInfo(spec.certificate)): TrustRecord {
+  const elements = [
+    ...identityElements(spec, info, options),
     leaf(RecordTag.PUBLIC_KEY, info.publicKey),
     leaf(RecordTag.SIGNATURE, info.signature),
     leaf(RecordTag.CERTIFICATE, Buffer.from(spec.certificate)),
@@ -47,15 +54,10 @@ export function stubRecord(spec: { role: number; dnsName?: string; ipv4?: string
 
 /** A record that names a certificate by its hash (tags 11, 12) instead of carrying it (tags 7, 8, 9). */
 export function hashRecord(spec: RecordSpec & { hash?: HashAlgorithm }, options: RecordOptions = {}): TrustRecord {
-  const style = options.dnStyle ?? 'comma';
   const info = certificateInfo(spec.certificate);
   const hash = spec.hash ?? 'sha1';
   const elements = [
-    stringElement(RecordTag.DNS_NAME, spec.dnsName ?? ''),
-    stringElement(RecordTag.SUBJECT, formatDn(info.subjectAttrs, style)),
-    roleElement(spec.role),
-    stringElement(RecordTag.ISSUER, formatDn(info.issuerAttrs, style)),
-    leaf(RecordTag.SERIAL, info.serial),
+    ...identityElements(spec, info, options),
     leaf(RecordTag.CERT_HASH, digest(hash, spec.certificate)),
     uintElement(RecordTag.CERT_HASH_ALGORITHM, HASH_CODE[hash], 1),
   ];
