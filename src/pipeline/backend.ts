@@ -108,13 +108,7 @@ export class SignerLanesBackend implements SigningBackend {
     readonly kind: BackendKind = 'pkcs11',
     private readonly perSigner = 4,
   ) {
-    if (signers.length === 0) throw new OpenctlError('no signer');
-    const first = signers[0];
-    for (const s of signers.slice(1)) {
-      if (!Buffer.from(s.certificate).equals(Buffer.from(first.certificate))) {
-        throw new OpenctlError(`${s.description}: holds another certificate than ${first.description}: every --signer of a batch must hold the same key`);
-      }
-    }
+    const first = firstOfSameKey(signers);
     this.certificate = Buffer.from(first.certificate);
     this.keyBits = first.keyBits;
     this.description = signers.map((s) => s.description).join(', ');
@@ -190,4 +184,16 @@ export class SignerLanesBackend implements SigningBackend {
   async close(): Promise<void> {
     for (const lane of this.lanes) await lane.signer.close?.().catch(() => undefined);
   }
+}
+
+/** Several --signer of one batch share the work, so they must hold one key: the first, after checking the rest. */
+export function firstOfSameKey(signers: readonly Signer[]): Signer {
+  if (signers.length === 0) throw new OpenctlError('no signer');
+  const first = signers[0];
+  for (const s of signers.slice(1)) {
+    if (!Buffer.from(s.certificate).equals(Buffer.from(first.certificate))) {
+      throw new OpenctlError(`${s.description}: holds another certificate than ${first.description}: every --signer of a batch must hold the same key`);
+    }
+  }
+  return first;
 }

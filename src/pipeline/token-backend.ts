@@ -6,7 +6,7 @@ import { Pkcs11Signer } from '../pkcs11/signer';
 import { loadedModules } from '../pkcs11/registry';
 import { describeSlots } from '../pkcs11/tokens';
 import { OpenctlError, TokenError } from '../util/errors';
-import { SignerLanesBackend, type SignResult, type SigningBackend } from './backend';
+import { firstOfSameKey, SignerLanesBackend, type SignResult, type SigningBackend } from './backend';
 import { loadNativeCore, nativeCoreStatus, NativeCoreError, NativeSignError, type NativeSignerPool } from './native-core';
 
 /**
@@ -110,12 +110,7 @@ class NativePoolsBackend implements SigningBackend {
     private readonly lanes: NativeLane[],
     private readonly owners: readonly Signer[],
   ) {
-    const first = owners[0];
-    for (const o of owners.slice(1)) {
-      if (!Buffer.from(o.certificate).equals(Buffer.from(first.certificate))) {
-        throw new OpenctlError(`${o.description}: holds another certificate than ${first.description}: every --signer of a batch must hold the same key`);
-      }
-    }
+    const first = firstOfSameKey(owners);
     this.certificate = Buffer.from(first.certificate);
     this.keyBits = first.keyBits;
     this.description = lanes.map((l) => l.description).join(', ');
