@@ -8,3 +8,16 @@ export { planMoveCluster, MOVE_METHODS, type MoveMethod, type MoveClusterInputs 
 export { planReimage, type ReimageInputs } from './reimage';
 export { planRollback, type RollbackInputs } from './rollback';
 export { writePlan, renderPlan, planJson, type PlanJson } from './output';
+export * from './fields';
+export {
+  buildPlan,
+  fileHoldsKey,
+  type PlanInputHost,
+  type PlanRequest,
+  type PlanCommonRequest,
+  type CurrentRequest,
+  type RegenerateRequest,
+  type MoveClusterRequest,
+  type ReimageRequest,
+  type RollbackRequest,
+} from './request';

@@ -8,8 +8,8 @@ import { checkListSigner, phoneHolding, stepDir, type CommonInputs, type ListInp
 import type { Plan, PlanStep } from './model';
 import type { HashAlgorithm } from '../crypto/hash';
 
-export const MOVE_METHODS = ['rollback', 'certificates', 'shared-sast'] as const;
-export type MoveMethod = (typeof MOVE_METHODS)[number];
+export { MOVE_CLUSTER_METHODS as MOVE_METHODS, type MoveClusterMethod as MoveMethod } from './fields';
+import type { MoveClusterMethod as MoveMethod } from './fields';
 
 export interface MoveClusterInputs extends CommonInputs {
   method: MoveMethod;

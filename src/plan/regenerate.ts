@@ -7,8 +7,8 @@ import { ClusterState, certOf, currentClusterState } from './cluster-state';
 import { phoneHolding, resetActions, stepDir, type CommonInputs, type NewCertificate, type SignedListInput } from './common';
 import type { Plan, PlanStep } from './model';
 
-export const CERT_KINDS = ['capf', 'tvs', 'itlrecovery', 'callmanager', 'tftp'] as const;
-export type CertKind = (typeof CERT_KINDS)[number];
+export { REGENERATE_KINDS as CERT_KINDS, type RegenerateKind as CertKind } from './fields';
+import { REGENERATE_KINDS as CERT_KINDS, type RegenerateKind as CertKind } from './fields';
 
 /** The safe default order: TFTP last (formats.md), everything else one certificate per step. */
 export const DEFAULT_ORDER: readonly CertKind[] = CERT_KINDS;

@@ -1,35 +1,23 @@
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { out, printJson } from '../io';
 import { collect, parseDigest, parseTimestamp } from '../options';
 import { openSigner, loadCertificateSpec } from '../signer-spec';
-import { ExitCode, OpenctlError } from '../../util/errors';
-import type { Signer } from '../../crypto/signer';
-import type { TrustList } from '../../formats/model';
-import { readPhoneFile } from '../../fetch/inputs';
+import { ExitCode } from '../../util/errors';
 import {
   CERT_KINDS,
   MOVE_METHODS,
-  SAMPLE_CONFIG,
+  PLAN_FIELDS,
+  buildPlan,
   checkPlan,
-  parseOrder,
+  fileHoldsKey,
   planJson,
-  planMoveCluster,
-  planReimage,
-  planRegenerate,
-  planRollback,
   renderPlan,
   writePlan,
-  type CertKind,
-  type CommonInputs,
-  type ConfigSource,
-  type ListInput,
-  type MoveMethod,
-  type NewCertificate,
-  type Plan,
-  type SignedListInput,
+  type PlanCommonRequest,
+  type PlanInputHost,
+  type PlanRequest,
 } from '../../plan';
 
 interface CommonOpts {
@@ -46,98 +34,6 @@ interface CommonOpts {
   force?: boolean;
   json?: boolean;
   wait?: boolean;
-}
-
-/** Signers opened for one command, closed when it ends (tokens log out). */
-class SignerBag {
-  private readonly opened: Signer[] = [];
-  constructor(private readonly ctx: CliContext, private readonly debug: () => boolean, private readonly noWait: () => boolean) {}
-
-  async signer(spec: string): Promise<Signer> {
-    const s = await openSigner(spec, {
-      io: this.ctx.io,
-      interactive: Boolean(this.ctx.io.stdin.isTTY && this.ctx.io.stderr.isTTY),
-      noWait: this.noWait(),
-      debug: this.debug(),
-      signal: this.ctx.signal,
-    });
-    this.opened.push(s);
-    return s;
-  }
-
-  /** A new certificate: with its key when the file holds one (or a pkcs11: URI and `withKey`), else the certificate only. */
-  async newCert(spec: string, option: string, withKey: boolean): Promise<NewCertificate> {
-    const source = `${option} ${spec}`;
-    const hasKey = spec.startsWith('pkcs11:') ? withKey : await fileHoldsKey(path.resolve(this.ctx.io.cwd, spec));
-    if (hasKey) {
-      const signer = await this.signer(spec);
-      return { certificate: Buffer.from(signer.certificate), signer, source };
-    }
-    const certificate = await loadCertificateSpec(spec, { io: this.ctx.io, interactive: false, debug: this.debug() });
-    return { certificate, source };
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.opened.splice(0)) await s.close?.().catch(() => undefined);
-  }
-}
-
-async function fileHoldsKey(file: string): Promise<boolean> {
-  try {
-    return /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(await fs.readFile(file, 'latin1'));
-  } catch {
-    return false; // the certificate loader names the file in its error
-  }
-}
-
-async function readList(spec: string, option: string, kind: 'ctl' | 'itl', ctx: CliContext): Promise<ListInput> {
-  const f = await readPhoneFile(spec, { cwd: ctx.io.cwd, signal: ctx.signal });
-  const list = f.parsed;
-  if (!list || (list.kind !== 'ctl' && list.kind !== 'itl')) throw new OpenctlError(`${option} ${spec}: not a CTL or ITL`);
-  if (list.kind !== kind) throw new OpenctlError(`${option} ${spec}: is an ${list.kind.toUpperCase()}, not an ${kind.toUpperCase()}`);
-  // Phones know a list by its header filename (ITLFile.tlv), whatever the local file is called.
-  return { name: list.header.filename || f.name, list: list as TrustList, source: `${option} ${spec}` };
-}
-
-async function readConfigs(specs: string[], ctx: CliContext): Promise<ConfigSource[]> {
-  if (specs.length === 0) return [SAMPLE_CONFIG];
-  const configs: ConfigSource[] = [];
-  for (const spec of specs) {
-    const file = path.resolve(ctx.io.cwd, spec);
-    const body = await fs.readFile(file).catch((err: NodeJS.ErrnoException) => {
-      throw new OpenctlError(`${spec}: cannot read: ${err.code === 'ENOENT' ? 'no such file' : err.code}`);
-    });
-    if (/\.sgn$/i.test(spec) || (body[0] === 1 && body[1] === 0 && body[2] === 2)) {
-      throw new OpenctlError(`--config ${spec}: give the plain config (the plan signs it at every step), not a signed file`);
-    }
-    configs.push({ name: path.basename(file), body });
-  }
-  return configs;
-}
-
-/** What phones hold now and the keys that sign it: the named inputs regenerate, reimage and rollback share. */
-async function currentInputs(
-  opts: CommonOpts,
-  bag: SignerBag,
-  ctx: CliContext,
-  why: { itlSigner: string; ctlSigner: string; configSigner: string },
-) {
-  const itl = await readList(required(opts.itl, '--itl', 'the ITL the phones hold now'), '--itl', 'itl', ctx);
-  const ctl = opts.ctl ? await readList(opts.ctl, '--ctl', 'ctl', ctx) : undefined;
-  const itlSigner = required(opts.itlSigner, '--itl-signer', why.itlSigner);
-  const configSigner = required(opts.configSigner, '--config-signer', why.configSigner);
-  const signed = async (list: ListInput, option: string, spec: string): Promise<SignedListInput> => ({
-    ...list,
-    signer: await bag.signer(spec),
-    signerSource: `${option} ${spec}`,
-  });
-  return {
-    ...commonInputs(opts, await readConfigs(opts.config, ctx)),
-    itl: await signed(itl, '--itl-signer', itlSigner),
-    ctl: ctl ? await signed(ctl, '--ctl-signer', required(opts.ctlSigner, '--ctl-signer', why.ctlSigner)) : undefined,
-    configSigner: await bag.signer(configSigner),
-    configSignerSource: `--config-signer ${configSigner}`,
-  };
 }
 
 interface RegenerateOpts extends CommonOpts {
@@ -174,26 +70,32 @@ interface RollbackOpts extends CommonOpts {
   nextConfigSigner?: string;
 }
 
-const NEW_OPTION: Record<CertKind, keyof RegenerateOpts> = {
-  capf: 'newCapf',
-  tvs: 'newTvs',
-  callmanager: 'newCallmanager',
-  tftp: 'newTftp',
-  itlrecovery: 'newItlrecovery',
-};
-
-function commonInputs(opts: CommonOpts, configs: ConfigSource[]): CommonInputs {
+/** The CLI's side of a plan request: keys are signer strings, opened with the CLI's PIN prompts, named by option. */
+function cliHost(ctx: CliContext, debug: boolean, noWait: boolean): PlanInputHost<string> {
   return {
-    configs,
-    configHash: parseDigest(opts.digest),
-    sbd: opts.sbd,
-    timestamp: parseTimestamp(opts.timestamp) ?? Math.floor(Date.now() / 1000),
+    cwd: ctx.io.cwd,
+    signal: ctx.signal,
+    name: (field) => PLAN_FIELDS[field].option,
+    describe: (spec) => spec,
+    openSigner: (spec) =>
+      openSigner(spec, {
+        io: ctx.io,
+        interactive: Boolean(ctx.io.stdin.isTTY && ctx.io.stderr.isTTY),
+        noWait,
+        debug,
+        signal: ctx.signal,
+      }),
+    holdsKey: async (spec, mustSign) => (spec.startsWith('pkcs11:') ? mustSign : fileHoldsKey(path.resolve(ctx.io.cwd, spec))),
+    loadCertificate: (spec) => loadCertificateSpec(spec, { io: ctx.io, interactive: false, debug }),
   };
 }
 
-function required<T>(value: T | undefined, option: string, why: string): T {
-  if (value === undefined || value === '') throw new OpenctlError(`${option} is required: ${why}`);
-  return value;
+function commonRequest(opts: CommonOpts): PlanCommonRequest {
+  return { configs: opts.config, digest: parseDigest(opts.digest), sbd: opts.sbd, timestamp: parseTimestamp(opts.timestamp) };
+}
+
+function currentRequest(opts: CommonOpts) {
+  return { ...commonRequest(opts), itl: opts.itl, ctl: opts.ctl, itlSigner: opts.itlSigner, ctlSigner: opts.ctlSigner, configSigner: opts.configSigner };
 }
 
 function addCommon(cmd: Command): Command {
@@ -208,7 +110,8 @@ function addCommon(cmd: Command): Command {
     .option('--json', 'print plan.json instead of the text plan');
 }
 
-async function finish(plan: Plan, opts: CommonOpts, ctx: CliContext): Promise<void> {
+async function run(request: PlanRequest<string>, opts: CommonOpts, ctx: CliContext, debug: boolean): Promise<void> {
+  const plan = await buildPlan(request, cliHost(ctx, debug, opts.wait === false));
   const check = checkPlan(plan);
   const outDir = opts.out ? path.resolve(ctx.io.cwd, opts.out) : undefined;
   if (check.ok && outDir) await writePlan(plan, check, outDir, { force: opts.force });
@@ -239,36 +142,20 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--new-tftp <signer>', 'the regenerated TFTP node certificate, with its key')
       .option('--new-itlrecovery <signer>', 'the regenerated ITLRecovery certificate, with its key')
       .option('--order <steps>', 'steps in order, "," between steps and "+" within one, e.g. "tvs,callmanager" (default: one per step, TFTP last)'),
-  ).action(async (opts: RegenerateOpts) => {
-    const bag = new SignerBag(ctx, debug, () => opts.wait === false);
-    try {
-      const certs = [...new Set(opts.cert)].map((c) => {
-        const k = c.toLowerCase();
-        if (!(CERT_KINDS as readonly string[]).includes(k)) throw new OpenctlError(`--cert ${c}: expected one of ${CERT_KINDS.join(', ')}`);
-        return k as CertKind;
-      });
-      const current = await currentInputs(opts, bag, ctx, {
-        itlSigner: 'the plan re-signs the ITL at every step',
-        ctlSigner: 'with --ctl, the plan re-signs the CTL at every step',
-        configSigner: 'the plan signs the configs at every step',
-      });
-      const newCerts: Partial<Record<CertKind, NewCertificate>> = {};
-      for (const kind of certs) {
-        const spec = opts[NEW_OPTION[kind]] as string | undefined;
-        if (!spec) throw new OpenctlError(`--cert ${kind}: give the new certificate with --new-${kind}`);
-        newCerts[kind] = await bag.newCert(spec, `--new-${kind}`, kind !== 'capf' && kind !== 'tvs');
-      }
-      const p = await planRegenerate({
-        ...current,
-        certs,
-        newCerts,
-        order: opts.order ? parseOrder(opts.order, certs) : undefined,
-      });
-      await finish(p, opts, ctx);
-    } finally {
-      await bag.close();
-    }
-  });
+  ).action((opts: RegenerateOpts) =>
+    run(
+      {
+        procedure: 'regenerate',
+        ...currentRequest(opts),
+        certs: opts.cert,
+        newCerts: { capf: opts.newCapf, tvs: opts.newTvs, callmanager: opts.newCallmanager, tftp: opts.newTftp, itlrecovery: opts.newItlrecovery },
+        order: opts.order,
+      },
+      opts,
+      ctx,
+      debug(),
+    ),
+  );
 
   addCommon(
     plan
@@ -282,33 +169,25 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--to-ctl <file>', 'the CTL cluster B serves')
       .option('--to-ctl-signer <signer>', 'a SAST token cluster A\'s CTL lists, to sign B\'s CTL (method shared-sast)')
       .option('--to-config-signer <signer>', 'the key that signs cluster B\'s configs'),
-  ).action(async (opts: MoveOpts) => {
-    const bag = new SignerBag(ctx, debug, () => opts.wait === false);
-    try {
-      const method = opts.method.toLowerCase();
-      if (!(MOVE_METHODS as readonly string[]).includes(method)) throw new OpenctlError(`--method ${opts.method}: expected one of ${MOVE_METHODS.join(', ')}`);
-      const fromItl = await readList(required(opts.fromItl, '--from-itl', 'the ITL the phones hold now'), '--from-itl', 'itl', ctx);
-      const fromCtl = opts.fromCtl ? await readList(opts.fromCtl, '--from-ctl', 'ctl', ctx) : undefined;
-      const toItl = await readList(required(opts.toItl, '--to-itl', 'the ITL cluster B serves'), '--to-itl', 'itl', ctx);
-      const toCtl = opts.toCtl ? await readList(opts.toCtl, '--to-ctl', 'ctl', ctx) : undefined;
-      const toConfigSigner = required(opts.toConfigSigner, '--to-config-signer', "the plan signs cluster B's configs");
-      const p = await planMoveCluster({
-        ...commonInputs(opts, await readConfigs(opts.config, ctx)),
-        method: method as MoveMethod,
-        fromItl,
-        fromCtl,
-        fromItlSigner: opts.fromItlSigner ? await bag.signer(opts.fromItlSigner) : undefined,
-        fromItlSignerSource: opts.fromItlSigner ? `--from-itl-signer ${opts.fromItlSigner}` : undefined,
-        toItl,
-        toCtl,
-        toCtlSigner: opts.toCtlSigner ? await bag.signer(opts.toCtlSigner) : undefined,
-        toConfigSigner: await bag.signer(toConfigSigner),
-      });
-      await finish(p, opts, ctx);
-    } finally {
-      await bag.close();
-    }
-  });
+  ).action((opts: MoveOpts) =>
+    run(
+      {
+        procedure: 'move-cluster',
+        ...commonRequest(opts),
+        method: opts.method,
+        fromItl: opts.fromItl,
+        fromCtl: opts.fromCtl,
+        fromItlSigner: opts.fromItlSigner,
+        toItl: opts.toItl,
+        toCtl: opts.toCtl,
+        toCtlSigner: opts.toCtlSigner,
+        toConfigSigner: opts.toConfigSigner,
+      },
+      opts,
+      ctx,
+      debug(),
+    ),
+  );
 
   addCommon(
     plan
@@ -324,28 +203,22 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--new-tvs <cert>', 'the re-imaged server\'s new TVS certificate')
       .option('--new-capf <cert>', 'the re-imaged server\'s new CAPF certificate')
       .option('--without-rollback', 'do not serve the rollback ITL first (phones rely on TVS)'),
-  ).action(async (opts: ReimageOpts) => {
-    const bag = new SignerBag(ctx, debug, () => opts.wait === false);
-    try {
-      const current = await currentInputs(opts, bag, ctx, {
-        itlSigner: 'the plan re-signs the ITL',
-        ctlSigner: 'with --ctl, the plan re-signs the CTL',
-        configSigner: 'the plan signs the configs',
-      });
-      const newTftp = required(opts.newTftp, '--new-tftp', "the re-imaged server's new key and certificate");
-      const p = await planReimage({
-        ...current,
-        newTftp: await bag.newCert(newTftp, '--new-tftp', true),
-        newItlSigner: opts.newItlSigner ? await bag.newCert(opts.newItlSigner, '--new-itl-signer', true) : undefined,
-        newTvs: opts.newTvs ? await bag.newCert(opts.newTvs, '--new-tvs', false) : undefined,
-        newCapf: opts.newCapf ? await bag.newCert(opts.newCapf, '--new-capf', false) : undefined,
-        withoutRollback: Boolean(opts.withoutRollback),
-      });
-      await finish(p, opts, ctx);
-    } finally {
-      await bag.close();
-    }
-  });
+  ).action((opts: ReimageOpts) =>
+    run(
+      {
+        procedure: 'reimage',
+        ...currentRequest(opts),
+        newTftp: opts.newTftp,
+        newItlSigner: opts.newItlSigner,
+        newTvs: opts.newTvs,
+        newCapf: opts.newCapf,
+        withoutRollback: opts.withoutRollback,
+      },
+      opts,
+      ctx,
+      debug(),
+    ),
+  );
 
   addCommon(
     plan
@@ -358,22 +231,7 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--config-signer <signer>', 'the key that signs configs now')
       .option('--next-itl-signer <signer>', 'the key that signs the ITL after the rollback (adds a third step)')
       .option('--next-config-signer <signer>', 'the key that signs configs after the rollback'),
-  ).action(async (opts: RollbackOpts) => {
-    const bag = new SignerBag(ctx, debug, () => opts.wait === false);
-    try {
-      const current = await currentInputs(opts, bag, ctx, {
-        itlSigner: 'it signs the rollback ITL',
-        ctlSigner: 'with --ctl, the plan re-signs the CTL',
-        configSigner: 'the plan signs the configs',
-      });
-      const p = await planRollback({
-        ...current,
-        nextItlSigner: opts.nextItlSigner ? await bag.newCert(opts.nextItlSigner, '--next-itl-signer', true) : undefined,
-        nextConfigSigner: opts.nextConfigSigner ? await bag.newCert(opts.nextConfigSigner, '--next-config-signer', true) : undefined,
-      });
-      await finish(p, opts, ctx);
-    } finally {
-      await bag.close();
-    }
-  });
+  ).action((opts: RollbackOpts) =>
+    run({ procedure: 'rollback', ...currentRequest(opts), nextItlSigner: opts.nextItlSigner, nextConfigSigner: opts.nextConfigSigner }, opts, ctx, debug()),
+  );
 }
