@@ -8,6 +8,7 @@ import { ClusterScreen } from './screens/cluster';
 import { CtlScreen } from './screens/ctl-builder';
 import { InspectScreen } from './screens/inspect';
 import { BatchScreen } from './screens/batch';
+import { PlanScreen } from './screens/plan';
 import { errorMessage } from './util';
 
 const EMPTY_TOKENS: TokensSnapshot = { tokens: [], emptySlots: 0, modules: [], revision: -1 };
@@ -19,7 +20,7 @@ interface Toast {
 }
 
 /**
- * The shell: navigation between the five screens (Tokens first), the shared state (tokens, CTL draft), the log-in
+ * The shell: navigation between the six screens (Tokens first), the shared state (tokens, CTL draft), the log-in
  * dialog and the status line. Every screen stays mounted (hidden when not shown) so its work survives navigation.
  */
 export function App({ api }: { api: GuiClient }) {
@@ -138,6 +139,9 @@ export function App({ api }: { api: GuiClient }) {
           </div>
           <div id="screen-batch" hidden={screen !== 'batch'}>
             <BatchScreen />
+          </div>
+          <div id="screen-plan" hidden={screen !== 'plan'}>
+            <PlanScreen />
           </div>
         </main>
         <div class="toasts" role="status" aria-live="polite">

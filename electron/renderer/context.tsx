@@ -4,7 +4,7 @@ import type { GuiClient } from '../../src/gui/client';
 import type { DraftRecord, FileSource } from '../../src/gui/contract';
 import type { AppInfo, CurrentCtlView, TokenView, TokensSnapshot } from '../../src/gui/types';
 
-export type ScreenId = 'tokens' | 'cluster' | 'ctl' | 'inspect' | 'batch';
+export type ScreenId = 'tokens' | 'cluster' | 'ctl' | 'inspect' | 'batch' | 'plan';
 
 export const SCREENS: ReadonlyArray<{ id: ScreenId; title: string }> = [
   { id: 'tokens', title: 'Tokens' },
@@ -12,6 +12,7 @@ export const SCREENS: ReadonlyArray<{ id: ScreenId; title: string }> = [
   { id: 'ctl', title: 'CTL builder' },
   { id: 'inspect', title: 'Inspect' },
   { id: 'batch', title: 'Batch' },
+  { id: 'plan', title: 'Rollout plan' },
 ];
 
 /** The CTL builder's draft lives above the screens: the cluster and tokens screens add to it. */

@@ -7,6 +7,7 @@
  * This module is bundled into the renderer: it imports types only, never Node or Electron.
  */
 import { s, type Schema, type Infer } from './schema';
+import { MOVE_CLUSTER_METHODS, REGENERATE_KINDS } from '../plan/fields';
 import type {
   AppInfo,
   BatchState,
@@ -20,6 +21,7 @@ import type {
   FileReport,
   GuiEvents,
   LoginResult,
+  PlanView,
   SignResult,
   TokensSnapshot,
 } from './types';
@@ -106,6 +108,70 @@ export const batchSigner = s.union(
   s.object({ pem: s.string({ min: 1 }) }),
 );
 
+/** A key a plan signs with: a logged-in token, or a PEM file (a new certificate without its key: a certificate file). */
+const planKey = s.union(s.object({ tokenId }), s.object({ pem: s.string({ min: 1, max: 4096 }) }));
+const planPath = s.string({ min: 1, max: 4096 });
+const planCommon = {
+  configs: s.optional(s.array(planPath, { max: 100 })),
+  digest: s.optional(hash),
+  sbd: s.optional(s.boolean()),
+  timestamp: s.optional(s.integer({ min: 0, max: 0xffffffff })),
+};
+const planCurrent = {
+  ...planCommon,
+  itl: s.optional(planPath),
+  ctl: s.optional(planPath),
+  itlSigner: s.optional(planKey),
+  ctlSigner: s.optional(planKey),
+  configSigner: s.optional(planKey),
+};
+
+/** One procedure's named inputs, the same as the `openctl plan` options (src/plan/fields.ts). */
+export const planRequest = s.union(
+  s.object({
+    procedure: s.literal('regenerate'),
+    ...planCurrent,
+    certs: s.array(s.literal(...REGENERATE_KINDS), { max: REGENERATE_KINDS.length }),
+    newCerts: s.object({
+      capf: s.optional(planKey),
+      tvs: s.optional(planKey),
+      itlrecovery: s.optional(planKey),
+      callmanager: s.optional(planKey),
+      tftp: s.optional(planKey),
+    }),
+    order: s.optional(s.string({ max: 200 })),
+  }),
+  s.object({
+    procedure: s.literal('move-cluster'),
+    ...planCommon,
+    method: s.literal(...MOVE_CLUSTER_METHODS),
+    fromItl: s.optional(planPath),
+    fromCtl: s.optional(planPath),
+    fromItlSigner: s.optional(planKey),
+    toItl: s.optional(planPath),
+    toCtl: s.optional(planPath),
+    toCtlSigner: s.optional(planKey),
+    toConfigSigner: s.optional(planKey),
+  }),
+  s.object({
+    procedure: s.literal('reimage'),
+    ...planCurrent,
+    newTftp: s.optional(planKey),
+    newItlSigner: s.optional(planKey),
+    newTvs: s.optional(planKey),
+    newCapf: s.optional(planKey),
+    withoutRollback: s.optional(s.boolean()),
+  }),
+  s.object({
+    procedure: s.literal('rollback'),
+    ...planCurrent,
+    nextItlSigner: s.optional(planKey),
+    nextConfigSigner: s.optional(planKey),
+  }),
+);
+export type PlanKey = Infer<typeof planKey>;
+export type GuiPlanRequest = Infer<typeof planRequest>;
+
 export const methods = {
   appInfo: method(none).returns<AppInfo>(),
   /** Native dialogs (Electron only); web mode answers with an error and the renderer shows path fields. */
@@ -160,6 +226,13 @@ export const methods = {
   ).returns<BatchState>(),
   batchCancel: method(none).returns<BatchState>(),
   batchState: method(none).returns<BatchState>(),
+
+  /** Build and preflight every step of a procedure (nothing written); the service keeps the checked plan for planWrite. */
+  planCheck: method(s.object({ request: planRequest })).returns<PlanView>(),
+  /** Write the plan checked last (exactly those bytes) to a folder; refused plans are never written. */
+  planWrite: method(
+    s.object({ planId: s.string({ min: 1, max: 64 }), output: s.string({ min: 1, max: 4096 }), overwrite: s.optional(s.boolean()) }),
+  ).returns<PlanView>(),
 } as const;
 
 export type Methods = typeof methods;

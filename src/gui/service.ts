@@ -15,6 +15,7 @@ import { checkCluster, clusterCtlRecords, loadCluster, saveCluster } from './ser
 import { openCurrentCtl, previewCtl, signCtl } from './service/ctl';
 import { TokenService } from './service/tokens';
 import { BatchService } from './service/batch';
+import { PlanService } from './service/plan';
 
 export interface DialogHost {
   choose(request: RequestOf<'chooseFile'>): Promise<FileChoice>;
@@ -33,10 +34,12 @@ export class GuiService implements GuiApi {
   readonly events = new EventHub();
   private readonly tokens: TokenService;
   private readonly batch: BatchService;
+  private readonly plans: PlanService;
 
   constructor(private readonly options: GuiServiceOptions) {
     this.tokens = new TokenService({ events: this.events, dataDir: options.dataDir, env: options.env ?? process.env });
     this.batch = new BatchService({ events: this.events, tokens: this.tokens });
+    this.plans = new PlanService(this.tokens);
   }
 
   /** Start watching tokens (insert/removal events). */
@@ -138,5 +141,13 @@ export class GuiService implements GuiApi {
 
   async batchState() {
     return this.batch.state();
+  }
+
+  planCheck(request: RequestOf<'planCheck'>) {
+    return this.plans.check(request.request);
+  }
+
+  planWrite(request: RequestOf<'planWrite'>) {
+    return this.plans.write(request);
   }
 }

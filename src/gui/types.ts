@@ -7,6 +7,20 @@
 /** The Inspect screen's report is exactly what `openctl show --json` prints (src/inspect/report-types.ts). */
 export type { ElementRow as ElementRowView, FileReport } from '../inspect/report-types';
 
+/** The Rollout plan screen's view of a plan: `openctl plan --json`, plus what the screen needs around it. */
+export type { PlanJson } from '../plan/plan-json';
+import type { PlanJson } from '../plan/plan-json';
+export interface PlanView extends PlanJson {
+  /** Hand this to planWrite to write exactly the plan that was checked. */
+  planId: string;
+  /** What phones hold before step 1, in words. */
+  phonesHoldNow: string;
+  /** Steps after the first refused one, which were not checked. */
+  notChecked: number;
+  /** The folder the plan was written to, once written. */
+  written?: string;
+}
+
 export type GuiMode = 'electron' | 'web';
 
 export interface DemoState {

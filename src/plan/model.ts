@@ -1,3 +1,4 @@
+import type { PlanProcedure } from './fields';
 import type { PhoneFile, PhoneTrust, PreflightResult, TvsModel } from '../trust';
 
 /**
@@ -18,7 +19,7 @@ export interface PlanStep {
 }
 
 export interface Plan {
-  procedure: 'regenerate' | 'move-cluster' | 'reimage' | 'rollback';
+  procedure: PlanProcedure;
   summary: string;
   /** What phones hold before step 1 (with the names of the files they came from). */
   initial: PhoneTrust;

@@ -3,32 +3,12 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { OpenctlError } from '../util/errors';
 import { syncDirectory } from '../util/atomic-write';
-import { renderHolding, renderVerdict, type FileVerdict, type TvsModel } from '../trust';
+import { renderHolding, renderVerdict, type TvsModel } from '../trust';
 import { INITIAL_DIR } from './check';
 import type { Plan, PlanCheck } from './model';
+import type { PlanJson } from './plan-json';
 
-/** The machine-readable plan (`plan.json`): enough to re-run every step's preflight with the CLI. */
-export interface PlanJson {
-  procedure: Plan['procedure'];
-  summary: string;
-  ok: boolean;
-  refusals: string[];
-  notes: string[];
-  initial: string[];
-  steps: Array<{
-    dir: string;
-    title: string;
-    actions: string[];
-    files: string[];
-    /** The CTL/ITL phones hold when the step starts, relative to the plan folder. */
-    phoneHas: string[];
-    tvsKnows?: string;
-    tvsCert?: string;
-    sbd: boolean;
-    ok: boolean;
-    verdicts: FileVerdict[];
-  }>;
-}
+export type { PlanJson } from './plan-json';
 
 function pem(ders: readonly Buffer[]): string {
   return ders

@@ -24,6 +24,7 @@ const SCREENS = [
   ['ctl', 'CTL builder'],
   ['inspect', 'Inspect'],
   ['batch', 'Batch'],
+  ['plan', 'Rollout plan'],
 ] as const;
 const BATCH_FILES = 3000;
 

@@ -112,11 +112,11 @@ interface PathFieldProps {
   label: string;
   value: string;
   onChange(value: string): void;
-  kind: 'save' | 'folder';
+  kind: 'open' | 'save' | 'folder';
   name: string;
 }
 
-/** A path to write to or a folder, with the native dialog where there is one. */
+/** A path to read, write to, or a folder, with the native dialog where there is one (the service reads paths on its own machine). */
 export function PathField({ label, value, onChange, kind, name }: PathFieldProps) {
   const { info, api, notify } = useApp();
   const id = useRef(uid(name)).current;
