@@ -3,9 +3,8 @@ import type { BatchState } from '../../../src/gui/types';
 import { useApp } from '../context';
 import { Badge, ErrorLine, Section } from '../components/basics';
 import { PathField } from '../components/file-picker';
+import { DigestSelect, TokenSelect, type Hash } from '../components/choices';
 import { errorMessage, formatDuration } from '../util';
-
-type Hash = 'sha1' | 'sha256' | 'sha512';
 
 function Progress({ state }: { state: BatchState }) {
   const total = state.total;
@@ -86,18 +85,7 @@ export function BatchScreen() {
               A token
             </label>
             {signerKind === 'token' && (
-              <div class="field">
-                <label for="batch-token">Token</label>
-                <select id="batch-token" value={tokenId ?? ''} onChange={(e) => setTokenId((e.target as HTMLSelectElement).value || undefined)}>
-                  <option value="">Choose a token</option>
-                  {signers.map((t) => (
-                    <option key={t.id} value={t.id}>
-                      {t.label}
-                      {t.loggedIn ? ' (logged in)' : ''}
-                    </option>
-                  ))}
-                </select>
-              </div>
+              <TokenSelect id="batch-token" label="Token" tokens={tokens.tokens} value={tokenId ?? ''} onChange={(id) => setTokenId(id || undefined)} />
             )}
             <label class="check-row">
               <input type="radio" name="batch-signer-kind" checked={signerKind === 'pem'} onChange={() => setSignerKind('pem')} />
@@ -110,14 +98,7 @@ export function BatchScreen() {
               </div>
             )}
           </fieldset>
-          <div class="field">
-            <label for="batch-digest">Digest</label>
-            <select id="batch-digest" value={digest} onChange={(e) => setDigest((e.target as HTMLSelectElement).value as Hash)}>
-              <option value="sha1">SHA-1 (every phone)</option>
-              <option value="sha256">SHA-256</option>
-              <option value="sha512">SHA-512 (newer phones only)</option>
-            </select>
-          </div>
+          <DigestSelect id="batch-digest" value={digest} onChange={setDigest} />
           <div class="actions">
             <button type="submit" class="primary" disabled={!ready || running}>
               Start

@@ -3,10 +3,10 @@ import type { CtlDraft, DraftRecord } from '../../../src/gui/contract';
 import type { CtlPreview, SignResult, TokenView } from '../../../src/gui/types';
 import { useApp } from '../context';
 import { Badge, Checks, ErrorLine, ExpiryBadge, Section } from '../components/basics';
+import { DigestSelect, type Hash } from '../components/choices';
 import { FilePicker, PathField } from '../components/file-picker';
 import { ROLE_CHOICES, commonName, errorMessage, roleLabel } from '../util';
 
-type Hash = 'sha1' | 'sha256' | 'sha512';
 
 function sastRecordOf(token: TokenView): DraftRecord | undefined {
   return token.sast ? { from: 'certificate', role: 0, certificate: token.sast.der, source: `token ${token.label}` } : undefined;
@@ -260,14 +260,7 @@ export function CtlScreen() {
             ))}
           </fieldset>
           <div class="row-wrap">
-            <div class="field">
-              <label for="ctl-hash">Digest</label>
-              <select id="ctl-hash" value={hash} onChange={(e) => setHash((e.target as HTMLSelectElement).value as Hash)}>
-                <option value="sha1">SHA-1 (every phone)</option>
-                <option value="sha256">SHA-256</option>
-                <option value="sha512">SHA-512 (newer phones only)</option>
-              </select>
-            </div>
+            <DigestSelect id="ctl-hash" value={hash} onChange={setHash} />
             <div class="field">
               <label for="ctl-signer-version">Signer version</label>
               <select id="ctl-signer-version" value={signerVersion} onChange={(e) => setSignerVersion((e.target as HTMLSelectElement).value as '1.0' | '1.1')}>

@@ -14,9 +14,8 @@ import {
 import { useApp } from '../context';
 import { Badge, ErrorLine, Section } from '../components/basics';
 import { PathField } from '../components/file-picker';
+import { DigestSelect, TokenSelect, type Hash } from '../components/choices';
 import { errorMessage, uid } from '../util';
-
-type Hash = 'sha1' | 'sha256' | 'sha512';
 
 /** A key as the form holds it: a token chosen from the list, or a PEM path typed or chosen. */
 interface KeyChoice {
@@ -95,20 +94,7 @@ function KeyField({ field, value, onChange }: { field: PlanField; value: KeyChoi
       {value.kind === 'pem' ? (
         <PathField label={`${spec.label}: file (path)`} name={`plan-${field}`} kind="open" value={value.pem} onChange={(pem) => onChange({ ...value, pem })} />
       ) : (
-        <div class="field">
-          <label for={`${id}-token`}>{spec.label}: token</label>
-          <select id={`${id}-token`} value={value.tokenId} onChange={(e) => onChange({ ...value, tokenId: (e.target as HTMLSelectElement).value })}>
-            <option value="">Choose a token</option>
-            {tokens.tokens
-              .filter((t) => t.sast)
-              .map((t) => (
-                <option key={t.id} value={t.id}>
-                  {t.label}
-                  {t.loggedIn ? ' (logged in)' : ''}
-                </option>
-              ))}
-          </select>
-        </div>
+        <TokenSelect id={`${id}-token`} label={`${spec.label}: token`} tokens={tokens.tokens} value={value.tokenId} onChange={(tokenId) => onChange({ ...value, tokenId })} />
       )}
     </fieldset>
   );
@@ -388,14 +374,7 @@ export function PlanScreen() {
               <label for="plan-configs">{PLAN_FIELDS.configs.label} (one path per line; optional)</label>
               <textarea id="plan-configs" rows={2} value={configs} spellcheck={false} onInput={(e) => setConfigs((e.target as HTMLTextAreaElement).value)} />
             </div>
-            <div class="field">
-              <label for="plan-digest">Config signature digest</label>
-              <select id="plan-digest" value={digest} onChange={(e) => setDigest((e.target as HTMLSelectElement).value as Hash)}>
-                <option value="sha1">SHA-1 (every phone)</option>
-                <option value="sha256">SHA-256</option>
-                <option value="sha512">SHA-512 (newer phones only)</option>
-              </select>
-            </div>
+            <DigestSelect id="plan-digest" label="Config signature digest" value={digest} onChange={setDigest} />
             <label class="check-row">
               <input type="checkbox" id="plan-no-sbd" checked={noSbd} onChange={(e) => setNoSbd((e.target as HTMLInputElement).checked)} />
               Phones without Security by Default (7940/7960: no TVS)
