@@ -2,6 +2,7 @@ import { X509Certificate, createHash } from 'node:crypto';
 import type * as PeculiarX509 from '@peculiar/x509';
 import { OpenctlError } from '../util/errors';
 import { formatDn } from '../formats/dn';
+import { readDerNameFacts, type DerNameFacts } from './der-names';
 
 /**
  * Certificate facts the formats need. node:crypto's X509Certificate (native, fast) gives keys, serial, dates;
@@ -146,9 +147,7 @@ function readInfo(raw: Buffer): CertificateInfo {
   } catch {
     throw new OpenctlError('not a valid X.509 certificate');
   }
-  const parsed = new (x509().X509Certificate)(raw);
-  const subjectAttrs = nameAttrs(parsed.subjectName);
-  const issuerAttrs = nameAttrs(parsed.issuerName);
+  const { subjectAttrs, issuerAttrs, signature } = readDerNameFacts(raw) ?? peculiarNameFacts(raw);
   const serial = serialBytes(cert.serialNumber);
   const key = publicKeyFacts(cert);
   return {
@@ -159,12 +158,18 @@ function readInfo(raw: Buffer): CertificateInfo {
     serial,
     serialHex: serial.toString('hex'),
     ...key,
-    signature: Buffer.from(parsed.signature),
+    signature,
     notBefore: new Date(cert.validFrom),
     notAfter: new Date(cert.validTo),
     sha1: createHash('sha1').update(raw).digest('hex'),
     md5: createHash('md5').update(raw).digest('hex'),
   };
+}
+
+/** The name facts through @peculiar/x509: for what readDerNameFacts leaves (and to test it against). */
+export function peculiarNameFacts(raw: Uint8Array): DerNameFacts {
+  const parsed = new (x509().X509Certificate)(raw);
+  return { subjectAttrs: nameAttrs(parsed.subjectName), issuerAttrs: nameAttrs(parsed.issuerName), signature: Buffer.from(parsed.signature) };
 }
 
 /** Attributes in the certificate's order; a multi-valued RDN contributes its values in turn. */
