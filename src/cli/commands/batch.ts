@@ -2,24 +2,27 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import type { Signer } from '../../crypto/signer';
-import { loadClusterFile } from '../../cluster';
 import { isPkcs11Uri } from '../../pkcs11/uri';
-import {
-  batchItl,
-  batchSign,
-  BatchEvents,
-  openTokenBackend,
-  type BatchSigner,
-  type BatchSummary,
-  type ItlSummary,
-  type TokenEngine,
-} from '../../pipeline';
+import { batchSign, type BatchSigner } from '../../pipeline/batch-sign';
+import { BatchEvents, type BatchSummary } from '../../pipeline/events';
+import type { ItlSummary } from '../../pipeline/batch-itl';
+import type { TokenEngine } from '../../pipeline/token-backend';
 import { ExitCode, OpenctlError } from '../../util/errors';
 import type { CliContext } from '../context';
 import type { CliIO } from '../io';
 import { log, out } from '../io';
 import { collect, parseDigest, parseTimestamp } from '../options';
-import { loadCertificateSpec, openSigner } from '../signer-spec';
+
+/**
+ * What only some runs need, loaded when they need it: the cluster schema (ajv), `batch itl`, and the PKCS#11
+ * layer cost about 60 ms of CPU to load, which a `batch sign` with a PEM key never uses.
+ */
+const lazy = {
+  cluster: () => require('../../cluster') as typeof import('../../cluster'),
+  batchItl: () => require('../../pipeline/batch-itl') as typeof import('../../pipeline/batch-itl'),
+  tokenBackend: () => require('../../pipeline/token-backend') as typeof import('../../pipeline/token-backend'),
+  signerSpec: () => require('../signer-spec') as typeof import('../signer-spec'),
+};
 
 interface BatchSignCliOptions {
   out: string;
@@ -112,7 +115,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--no-wait', 'fail (exit 3) instead of asking to insert a token that is not present')
     .option('--module <path>', 'PKCS#11 module for pkcs11: signers; repeatable', collect, [])
     .action(async (opts: { cluster: string; out: string; rollback?: boolean; timestamp?: string; json?: boolean; wait?: boolean; module: string[] }) => {
-      const cluster = await loadClusterFile(path.resolve(ctx.io.cwd, opts.cluster));
+      const { openSigner, loadCertificateSpec } = lazy.signerSpec();
+      const cluster = await lazy.cluster().loadClusterFile(path.resolve(ctx.io.cwd, opts.cluster));
       const specOptions = {
         io: ctx.io,
         interactive: Boolean(ctx.io.stdin.isTTY && ctx.io.stderr.isTTY),
@@ -121,7 +125,7 @@ export function register(program: Command, ctx: CliContext): void {
         modules: opts.module,
         signal: ctx.signal,
       };
-      const summary: ItlSummary = await batchItl({
+      const summary: ItlSummary = await lazy.batchItl().batchItl({
         cluster,
         out: path.resolve(ctx.io.cwd, opts.out),
         rollback: opts.rollback,
@@ -153,6 +157,7 @@ async function batchSigner(opts: BatchSignCliOptions, ctx: CliContext, engine: T
     return { pem: path.resolve(ctx.io.cwd, specs[0]) };
   }
   if (tokens.length !== specs.length) throw new OpenctlError('--signer: do not mix PEM files and pkcs11: URIs in one batch');
+  const { openSigner } = lazy.signerSpec();
   const signers: Signer[] = [];
   try {
     for (const spec of specs) {
@@ -167,7 +172,7 @@ async function batchSigner(opts: BatchSignCliOptions, ctx: CliContext, engine: T
         }),
       );
     }
-    return { backend: await openTokenBackend(signers, { engine }) };
+    return { backend: await lazy.tokenBackend().openTokenBackend(signers, { engine }) };
   } catch (err) {
     for (const s of signers) await s.close?.().catch(() => undefined);
     throw err;
