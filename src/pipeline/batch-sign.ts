@@ -243,24 +243,23 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
         : committer.error
           ? committer.error.message
           : undefined;
-  let chunk: FileTask[] = [];
-  for await (const entry of walkFiles(source, walkOptions)) {
-    if (stopReason()) break;
-    if (done.has(entry.rel)) continue;
-    const planned = makeTask(entry.rel, deviceCerts, previousManifest, fingerprint, hash);
-    if (!claims.claim(planned.outputs)) {
-      const other = collidingSource(source, entry.rel) ?? 'another file of this batch';
-      fail(entry.rel, `name collision: ${planned.outputs.join(' and ')} would replace the output of ${other} (names that differ only by letter case)`);
-      continue;
-    }
-    chunk.push(planned.task);
-    if (chunk.length >= chunkSize) {
-      await committer.room();
+  await feedWorkers({
+    entries: walkFiles(source, walkOptions),
+    chunkSize,
+    stopped: () => stopReason() !== undefined,
+    plan: (rel) => {
+      if (done.has(rel)) return undefined;
+      const planned = makeTask(rel, deviceCerts, previousManifest, fingerprint, hash);
+      if (claims.claim(planned.outputs)) return planned.task;
+      const other = collidingSource(source, rel) ?? 'another file of this batch';
+      fail(rel, `name collision: ${planned.outputs.join(' and ')} would replace the output of ${other} (names that differ only by letter case)`);
+      return undefined;
+    },
+    submit: async (chunk, last) => {
+      if (!last) await committer.room();
       await pool.submit(chunk);
-      chunk = [];
-    }
-  }
-  if (!stopReason()) await pool.submit(chunk);
+    },
+  });
   await pool.drain();
   if (pool.error) throw pool.error;
   await committer.finish();
@@ -305,6 +304,34 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   };
   events.emit('end', summary);
   return summary;
+}
+
+/**
+ * The walk feeds the workers in chunks. A loop of its own rather than inside runJob: the loop runs once per
+ * file, so V8 optimizes the function holding it, and optimizing all of runJob (twice, after a deopt) cost
+ * more background CPU than some thousand files' signing overhead.
+ */
+async function feedWorkers(o: {
+  entries: AsyncIterable<{ rel: string }>;
+  chunkSize: number;
+  stopped: () => boolean;
+  /** The file's task, or undefined when it is already done or failed here. */
+  plan: (rel: string) => FileTask | undefined;
+  /** Hand a chunk on, waiting for room in the queues (the last chunk only for the workers' room). */
+  submit: (chunk: FileTask[], last: boolean) => Promise<void>;
+}): Promise<void> {
+  let chunk: FileTask[] = [];
+  for await (const entry of o.entries) {
+    if (o.stopped()) break;
+    const task = o.plan(entry.rel);
+    if (!task) continue;
+    chunk.push(task);
+    if (chunk.length >= o.chunkSize) {
+      await o.submit(chunk, false);
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0 && !o.stopped()) await o.submit(chunk, true);
 }
 
 /** The journal: a new job, or the interrupted one this run finishes (with the same settings). */
