@@ -22,7 +22,7 @@ import { ProgressMeter } from './progress';
 import type { FileResult, FileTask } from './protocol';
 import { acquireLock, statePaths, type StatePaths } from './state-files';
 import { checkSignerTrusted } from './trust-check';
-import { countFiles, walkFiles, type WalkOptions } from './walk';
+import { countFiles, walkFileBatches, type WalkOptions } from './walk';
 import { WorkerPool } from './worker-pool';
 import { SignedFileTemplate } from './signed-template';
 import { loadNativeCore } from './native-core';
@@ -244,7 +244,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
           ? committer.error.message
           : undefined;
   await feedWorkers({
-    entries: walkFiles(source, walkOptions),
+    batches: walkFileBatches(source, walkOptions),
     chunkSize,
     stopped: () => stopReason() !== undefined,
     plan: (rel) => {
@@ -312,7 +312,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
  * more background CPU than some thousand files' signing overhead.
  */
 async function feedWorkers(o: {
-  entries: AsyncIterable<{ rel: string }>;
+  batches: AsyncIterable<ReadonlyArray<{ rel: string }>>;
   chunkSize: number;
   stopped: () => boolean;
   /** The file's task, or undefined when it is already done or failed here. */
@@ -321,14 +321,16 @@ async function feedWorkers(o: {
   submit: (chunk: FileTask[], last: boolean) => Promise<void>;
 }): Promise<void> {
   let chunk: FileTask[] = [];
-  for await (const entry of o.entries) {
-    if (o.stopped()) break;
-    const task = o.plan(entry.rel);
-    if (!task) continue;
-    chunk.push(task);
-    if (chunk.length >= o.chunkSize) {
-      await o.submit(chunk, false);
-      chunk = [];
+  walk: for await (const batch of o.batches) {
+    for (const entry of batch) {
+      if (o.stopped()) break walk;
+      const task = o.plan(entry.rel);
+      if (!task) continue;
+      chunk.push(task);
+      if (chunk.length >= o.chunkSize) {
+        await o.submit(chunk, false);
+        chunk = [];
+      }
     }
   }
   if (chunk.length > 0 && !o.stopped()) await o.submit(chunk, true);
