@@ -52,7 +52,8 @@ export async function finishJob(o: FinishOptions): Promise<{ pruned: number; out
   const inJob = new Set<string>();
   let outputs = 0;
   let pruned = 0;
-  const journalContents = await readJournal(o.paths.journal);
+  // This job wrote and flushed the whole journal: no torn line to look for, no need to parse every line.
+  const journalContents = await readJournal(o.paths.journal, { validate: false });
   async function* entries(): AsyncGenerator<string | ManifestEntry> {
     if (journalContents) {
       for await (const line of journalContents.entryLines()) {
