@@ -3,8 +3,6 @@ import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { HashAlgorithm } from '../crypto/hash';
 import type { Signer } from '../crypto/signer';
-import { readCertificates } from '../crypto/certificate';
-import { buildEncryptedConfig, buildEncryptedStub, buildSignedFile } from '../formats';
 import type { DnStyle } from '../formats/model';
 import { describeWriteError, TEMP_MARKER } from '../util/atomic-write';
 import { OpenctlError } from '../util/errors';
@@ -13,6 +11,13 @@ import type { ManifestEntry } from './journal';
 import type { AuditRecord } from './audit';
 import type { FileResult, FileTask, OutputKind, OutputRecord, PendingRename, SignReply } from './protocol';
 import type { SignedFileTemplate, SignDigestSync } from './signed-template';
+
+/**
+ * Loaded on first use: a plain `.sgn` with a template needs neither the formats builders nor the certificate
+ * reader (encrypted configs and the generic path do), and each worker thread saves their start-up cost.
+ */
+const formats = () => require('../formats') as typeof import('../formats');
+const certificates = () => require('../crypto/certificate') as typeof import('../crypto/certificate');
 
 /** How a worker gets signatures: from a key of its own (synchronously) or from the main thread. */
 export interface WorkerSigning {
@@ -76,7 +81,7 @@ export class FileJob {
     let deviceCertSha256: string | undefined;
     if (task.deviceCert) {
       try {
-        deviceCert = readCertificates(fs.readFileSync(task.deviceCert))[0];
+        deviceCert = certificates().readCertificates(fs.readFileSync(task.deviceCert))[0];
         if (!deviceCert) throw new Error('no certificate in the file');
       } catch (err) {
         return { source: task.source, status: 'failed', problem: `phone certificate ${task.deviceCert}: ${(err as Error).message}` };
@@ -113,7 +118,7 @@ export class FileJob {
       }
       const encryptedName = encryptedOutputOf(task.output);
       const encrypted = await this.withSigner((signer) =>
-        buildEncryptedConfig({
+        formats().buildEncryptedConfig({
           plaintext: source,
           filename: basename(encryptedName),
           signer,
@@ -123,7 +128,7 @@ export class FileJob {
           dnStyle: this.options.dnStyle,
         }),
       );
-      const stubBody = Buffer.from(buildEncryptedStub(source.toString('utf8'), deviceCert), 'utf8');
+      const stubBody = Buffer.from(formats().buildEncryptedStub(source.toString('utf8'), deviceCert), 'utf8');
       const stub = await this.signed(stubBody, basename(task.output));
       return this.written(task, sourceSha256, deviceCertSha256, [
         ['encrypted', encryptedName, encrypted],
@@ -141,7 +146,7 @@ export class FileJob {
       const reply = await signing.signAsync(prepared.digest, hash);
       return { file: template.complete(prepared, reply.signature as Uint8Array), digest: prepared.digest, tokenSerial: reply.tokenSerial };
     }
-    return this.withSigner((signer) => buildSignedFile({ body, filename, signer, hash, timestamp, dnStyle }));
+    return this.withSigner((signer) => formats().buildSignedFile({ body, filename, signer, hash, timestamp, dnStyle }));
   }
 
   /** Run a formats builder with a Signer that records the digest and the token that signed it. */

@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import type { HashAlgorithm } from '../crypto/hash';
 import type { Signer } from '../crypto/signer';
 import type { DnStyle } from '../formats/model';
-import { buildSignedFile, parseFile } from '../formats';
+
+/**
+ * The formats builders and parser, loaded on first use: only `derive` (main thread, once per job) needs them,
+ * and a worker thread, which only rebuilds the template from its parts, saves ~12 ms of start-up loading them.
+ */
+const formats = () => require('../formats') as typeof import('../formats');
 
 /** Sign a digest right away (a key in this thread); the template never waits on a promise per file. */
 export type SignDigestSync = (digest: Buffer, hash: HashAlgorithm) => Uint8Array;
@@ -75,7 +80,7 @@ export class SignedFileTemplate {
     let template: SignedFileTemplate | undefined;
     // Four name lengths give the four padding counts.
     for (const filename of ['a.sgn', 'ab.sgn', 'abc.sgn', 'abcd.sgn']) {
-      const reference = await buildSignedFile({ body, filename, signer: probeSigner, hash, timestamp, dnStyle });
+      const reference = await formats().buildSignedFile({ body, filename, signer: probeSigner, hash, timestamp, dnStyle });
       template ??= SignedFileTemplate.fromSample(reference, hash, signatureLength);
       if (!template) return undefined;
       const ours = template.build(body, filename, timestamp, () => fakeSignature);
@@ -85,7 +90,7 @@ export class SignedFileTemplate {
   }
 
   private static fromSample(sample: Buffer, hash: HashAlgorithm, signatureLength: number): SignedFileTemplate | undefined {
-    const { header } = parseFile(sample);
+    const { header } = formats().parseFile(sample);
     const elements = header.elements.filter((e) => !e.padding);
     if (elements.length !== EXPECTED_ORDER.length || elements.some((e, i) => e.tag !== EXPECTED_ORDER[i])) return undefined;
     if (header.elements.some((e) => e.padding && e.offset < elements[elements.length - 1].offset)) return undefined;
