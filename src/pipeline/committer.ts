@@ -9,6 +9,7 @@ import type { Flusher } from './flush';
 import { inParallel } from './flush';
 import type { Journal } from './journal';
 import type { PendingRename } from './protocol';
+import { joinRel } from './rel-path';
 
 interface Group {
   sources: string[];
@@ -156,7 +157,7 @@ async function renameGroup(group: Group, outRoot: string, onFailed: (index: numb
   let sliceStart = performance.now();
   for (let index = 0; index < group.renames.length; index += 1) {
     for (const r of group.renames[index]) {
-      const target = path.join(outRoot, r.file);
+      const target = joinRel(outRoot, r.file);
       try {
         renameSync(r.tmp, target);
       } catch (err) {

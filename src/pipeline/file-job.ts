@@ -11,6 +11,7 @@ import type { ManifestEntry } from './journal';
 import type { AuditRecord } from './audit';
 import type { FileResult, FileTask, OutputKind, OutputRecord, PendingRename, SignReply } from './protocol';
 import type { SignedFileTemplate, SignDigestSync } from './signed-template';
+import { joinRel } from './rel-path';
 
 /**
  * Loaded on first use: a plain `.sgn` with a template needs neither the formats builders nor the certificate
@@ -67,7 +68,7 @@ export class FileJob {
     const sync = !task.deviceCert && this.options.template !== undefined && this.options.signing.signSync !== undefined;
     let source: Buffer;
     try {
-      const file = path.join(this.options.srcRoot, task.source);
+      const file = joinRel(this.options.srcRoot, task.source);
       source = sync ? this.readReusing(file) : fs.readFileSync(file);
     } catch (err) {
       return { source: task.source, status: 'failed', problem: readProblem(err) };
@@ -217,7 +218,7 @@ export class FileJob {
     let auditLines = '';
     try {
       for (const [kind, rel, built] of files) {
-        renames.push({ tmp: writeTemp(path.join(this.options.outRoot, rel), built.file, this.temps), file: rel });
+        renames.push({ tmp: writeTemp(this.options.outRoot, rel, built.file, this.temps), file: rel });
         outputs.push({ file: rel, sha256: sha256Hex(built.file), size: built.file.length, kind });
         const audit: AuditRecord = { time, signer: fingerprint, token: built.tokenSerial, file: rel, hash, digest: built.digest.toString('hex'), job: jobId };
         auditLines += `${JSON.stringify(audit)}\n`;
@@ -254,20 +255,22 @@ export class TempNames {
   private readonly prefix = randomBytes(5).toString('hex');
   private counter = 0;
 
-  next(target: string): string {
+  /** The temp file of output `rel` (relative to OUT_DIR, `/`-separated), in the same folder. */
+  next(rel: string): string {
     this.counter += 1;
-    return path.join(path.dirname(target), `${TEMP_MARKER}${path.basename(target)}.${this.prefix}${this.counter.toString(36)}`);
+    const slash = rel.lastIndexOf('/') + 1;
+    return `${rel.slice(0, slash)}${TEMP_MARKER}${rel.slice(slash)}.${this.prefix}${this.counter.toString(36)}`;
   }
 }
 
-/** Temp file in the target's folder (created on first use), never fsynced here: the group commit does it. */
-export function writeTemp(target: string, data: Buffer, names: TempNames): string {
-  const tmp = names.next(target);
+/** Temp file beside output `rel` (its folder created on first use), never fsynced here: the group commit does it. */
+export function writeTemp(outRoot: string, rel: string, data: Buffer, names: TempNames): string {
+  const tmp = joinRel(outRoot, names.next(rel));
   let fd: number;
   try {
     fd = openExclusive(tmp);
   } catch (err) {
-    throw describeWriteError(target, err);
+    throw describeWriteError(joinRel(outRoot, rel), err);
   }
   try {
     let written = 0;
@@ -280,7 +283,7 @@ export function writeTemp(target: string, data: Buffer, names: TempNames): strin
       /* already closed */
     }
     fs.rmSync(tmp, { force: true });
-    throw describeWriteError(target, err);
+    throw describeWriteError(joinRel(outRoot, rel), err);
   }
   return tmp;
 }

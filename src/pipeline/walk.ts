@@ -2,6 +2,7 @@ import { promises as fs, type Dir, type Dirent } from 'node:fs';
 import * as path from 'node:path';
 import picomatch from 'picomatch';
 import { TEMP_MARKER } from '../util/atomic-write';
+import { joinRel } from './rel-path';
 
 export interface WalkOptions {
   /** Globs a file's path relative to the root must match (any of them); none means every file. */
@@ -76,7 +77,7 @@ export async function* walkFileBatches(root: string, options: WalkOptions = {}):
         await top.dir.close();
         continue;
       }
-      const childAbs = path.join(top.abs, entry.name);
+      const childAbs = joinRel(top.abs, entry.name);
       const childRel = top.rel ? `${top.rel}/${entry.name}` : entry.name;
       const kind = entry.isFile() ? 'file' : entry.isDirectory() ? 'dir' : await entryKind(entry, childAbs);
       if (kind === 'dir') {
