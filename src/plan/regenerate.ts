@@ -40,20 +40,22 @@ export interface RegenerateInputs extends CommonInputs {
   order?: CertKind[][];
 }
 
-export function parseOrder(spec: string, certs: readonly CertKind[]): CertKind[][] {
+/** `names`: how the order and the certificate list are called to the person (CLI options by default). */
+export function parseOrder(spec: string, certs: readonly CertKind[], names: { order: string; certs: string } = { order: '--order', certs: '--cert' }): CertKind[][] {
+  const where = `${names.order} "${spec}"`;
   const groups = spec.split(',').map((g) => g.split('+').map((c) => c.trim().toLowerCase()).filter(Boolean));
   const seen = new Set<string>();
   for (const group of groups) {
-    if (group.length === 0) throw new OpenctlError(`--order "${spec}": empty step`);
+    if (group.length === 0) throw new OpenctlError(`${where}: empty step`);
     for (const c of group) {
-      if (!(CERT_KINDS as readonly string[]).includes(c)) throw new OpenctlError(`--order "${spec}": unknown certificate "${c}" (${CERT_KINDS.join(', ')})`);
-      if (!certs.includes(c as CertKind)) throw new OpenctlError(`--order "${spec}": "${c}" is not one of the --cert values`);
-      if (seen.has(c)) throw new OpenctlError(`--order "${spec}": "${c}" appears twice`);
+      if (!(CERT_KINDS as readonly string[]).includes(c)) throw new OpenctlError(`${where}: unknown certificate "${c}" (${CERT_KINDS.join(', ')})`);
+      if (!certs.includes(c as CertKind)) throw new OpenctlError(`${where}: "${c}" is not one of the ${names.certs} values`);
+      if (seen.has(c)) throw new OpenctlError(`${where}: "${c}" appears twice`);
       seen.add(c);
     }
   }
   const missing = certs.filter((c) => !seen.has(c));
-  if (missing.length) throw new OpenctlError(`--order "${spec}": it leaves out ${missing.join(', ')}`);
+  if (missing.length) throw new OpenctlError(`${where}: it leaves out ${missing.join(', ')}`);
   return groups as CertKind[][];
 }
 

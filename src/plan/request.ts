@@ -235,7 +235,7 @@ async function regenerate<S>(request: RegenerateRequest<S>, inputs: PlanInputs<S
     ...current,
     certs,
     newCerts,
-    order: request.order ? parseOrder(request.order, certs) : undefined,
+    order: request.order ? parseOrder(request.order, certs, { order: inputs.host.name('order'), certs: certsName }) : undefined,
   });
 }
 

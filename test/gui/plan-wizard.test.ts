@@ -85,6 +85,11 @@ describe('gui: Rollout plan wizard (Chromium, web mode)', function () {
     await fill('Key that signs configs now: file (path)', key.ccm!);
     await fill('New TVS certificate: file (path)', cert.tvs2!);
     await fill('New CallManager certificate: file (path)', key.ccm2!);
+    await fill('Order of the steps (optional)', 'capf');
+    await check();
+    const wrongOrder = screen().locator('.error-line[role="alert"]');
+    await wrongOrder.filter({ hasText: 'Order of the steps' }).waitFor();
+    assert.equal(await wrongOrder.innerText(), 'Order of the steps "capf": "capf" is not one of the Certificates to regenerate values');
     await fill('Order of the steps (optional)', 'callmanager+tvs');
     await check();
     const result = screen().locator('[data-testid="plan-result"]');
