@@ -19,6 +19,7 @@ import { planMoveCluster } from './move-cluster';
 import { parseOrder, planRegenerate } from './regenerate';
 import { planReimage } from './reimage';
 import { planRollback } from './rollback';
+import { aList } from '../util/words';
 
 export interface PlanCommonRequest {
   /** Plain configs signed at every step (default: a sample config standing for every phone's). */
@@ -161,7 +162,7 @@ class PlanInputs<S> {
     const list = f.parsed;
     const source = this.source(field, spec);
     if (!list || (list.kind !== 'ctl' && list.kind !== 'itl')) throw new OpenctlError(`${source}: not a CTL or ITL`);
-    if (list.kind !== kind) throw new OpenctlError(`${source}: is an ${list.kind.toUpperCase()}, not an ${kind.toUpperCase()}`);
+    if (list.kind !== kind) throw new OpenctlError(`${source}: is ${aList(list.kind)}, not ${aList(kind)}`);
     // Phones know a list by its header filename (ITLFile.tlv), whatever the local file is called.
     return { name: list.header.filename || f.name, list: list as TrustList, source };
   }

@@ -7,6 +7,7 @@ import { diffTrustLists, renderDiff } from '../../trust';
 import type { TrustList } from '../../formats/model';
 import { readPhoneFile, readTvs } from '../../fetch/inputs';
 import { parseTimeout } from './preflight';
+import { aList } from '../../util/words';
 
 interface DiffOptions {
   tvsKnows: string[];
@@ -36,7 +37,7 @@ export function register(program: Command, ctx: CliContext): void {
       const oldList = trustListOf(before.parsed, oldSpec);
       const newList = trustListOf(after.parsed, newSpec);
       if (oldList.kind !== newList.kind) {
-        throw new OpenctlError(`${newSpec}: is an ${newList.kind.toUpperCase()} but ${oldSpec} is a ${oldList.kind.toUpperCase()}: diff compares lists of one kind`);
+        throw new OpenctlError(`${newSpec}: is ${aList(newList.kind)} but ${oldSpec} is ${aList(oldList.kind)}: diff compares lists of one kind`);
       }
       const phone: { sbd: boolean; ctl?: { name: string; list: TrustList }; itl?: { name: string; list: TrustList } } = { sbd: opts.sbd };
       for (const spec of opts.phoneHas) {

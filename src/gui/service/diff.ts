@@ -4,6 +4,7 @@ import { OpenctlError } from '../../util/errors';
 import type { FileSource } from '../contract';
 import type { DiffView } from '../types';
 import { readTrustListSource } from './inspect';
+import { aList } from '../../util/words';
 
 /**
  * `openctl diff OLD NEW` for the Inspect screen: the library's diff of two CTLs or two ITLs, rendered as the CLI
@@ -14,7 +15,7 @@ export async function diffFiles(oldSource: FileSource, newSource: FileSource): P
   const after = await readTrustListSource(newSource);
   if (before.list.kind !== after.list.kind) {
     throw new OpenctlError(
-      `${after.name}: is an ${after.list.kind.toUpperCase()} but ${before.name} is a ${before.list.kind.toUpperCase()}: diff compares lists of one kind`,
+      `${after.name}: is ${aList(after.list.kind)} but ${before.name} is ${aList(before.list.kind)}: diff compares lists of one kind`,
     );
   }
   const oldName = path.basename(before.name);
