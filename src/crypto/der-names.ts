@@ -4,7 +4,7 @@
  * costs about 100 ms of CPU per process, which a batch of a few thousand files feels; this reader covers what
  * CUCM, openssl and our own tools write (one attribute per RDN, well-known attribute types, PrintableString,
  * UTF8String or IA5String values) and answers undefined for anything else, so that the caller falls back to
- * @peculiar/x509 and the result never differs from it (test/formats/certificate.test.ts compares both).
+ * @peculiar/x509 and the result never differs from it (test/formats/der-names.test.ts compares both).
  */
 
 export interface DerNameFacts {

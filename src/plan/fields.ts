@@ -49,6 +49,15 @@ export type PlanField = keyof typeof PLAN_FIELDS;
 export const REGENERATE_KINDS = ['capf', 'tvs', 'itlrecovery', 'callmanager', 'tftp'] as const;
 export type RegenerateKind = (typeof REGENERATE_KINDS)[number];
 
+/** Each kind as CUCM's Certificate Management names it (plan titles, messages, the wizard's checkboxes). */
+export const REGENERATE_KIND_LABEL: Record<RegenerateKind, string> = {
+  capf: 'CAPF',
+  tvs: 'TVS',
+  itlrecovery: 'ITLRecovery',
+  callmanager: 'CallManager',
+  tftp: 'TFTP (the CallManager certificate of the TFTP node)',
+};
+
 /** The field that gives a regenerated certificate of each kind. */
 export const NEW_CERT_FIELD: Record<RegenerateKind, PlanField> = {
   capf: 'newCapf',

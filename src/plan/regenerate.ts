@@ -8,7 +8,7 @@ import { phoneHolding, resetActions, stepDir, type CommonInputs, type NewCertifi
 import type { Plan, PlanStep } from './model';
 
 export { REGENERATE_KINDS as CERT_KINDS, type RegenerateKind as CertKind } from './fields';
-import { REGENERATE_KINDS as CERT_KINDS, type RegenerateKind as CertKind } from './fields';
+import { REGENERATE_KINDS as CERT_KINDS, REGENERATE_KIND_LABEL, type RegenerateKind as CertKind } from './fields';
 
 /** The safe default order: TFTP last (formats.md), everything else one certificate per step. */
 export const DEFAULT_ORDER: readonly CertKind[] = CERT_KINDS;
@@ -21,13 +21,7 @@ const FAMILY: Record<CertKind, readonly number[]> = {
   tftp: TFTP_CAPABLE_ROLES,
 };
 
-const LABEL: Record<CertKind, string> = {
-  capf: 'CAPF',
-  tvs: 'TVS',
-  itlrecovery: 'ITLRecovery',
-  callmanager: 'CallManager',
-  tftp: 'TFTP (the CallManager certificate of the TFTP node)',
-};
+const LABEL = REGENERATE_KIND_LABEL;
 
 export interface RegenerateInputs extends CommonInputs {
   ctl?: SignedListInput;

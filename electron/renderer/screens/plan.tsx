@@ -6,6 +6,7 @@ import {
   NEW_CERT_FIELD,
   PLAN_FIELDS,
   REGENERATE_KINDS,
+  REGENERATE_KIND_LABEL,
   type MoveClusterMethod,
   type PlanField,
   type PlanProcedure,
@@ -31,14 +32,6 @@ const PROCEDURES: ReadonlyArray<{ id: PlanProcedure; title: string; help: string
   { id: 'reimage', title: 'Re-image a TFTP server', help: 'A new TFTP key: behind the rollback ITL, or relying on TVS alone.' },
   { id: 'rollback', title: 'Roll back (rollback ITL)', help: 'Phones then accept any config and any new ITL; optionally a new ITL after it.' },
 ];
-
-const KIND_LABEL: Record<RegenerateKind, string> = {
-  capf: 'CAPF',
-  tvs: 'TVS',
-  itlrecovery: 'ITLRecovery',
-  callmanager: 'CallManager',
-  tftp: 'TFTP (CallManager certificate of the TFTP node)',
-};
 
 const METHOD_LABEL: Record<MoveClusterMethod, string> = {
   rollback: "Rollback ITL on cluster A first",
@@ -329,7 +322,7 @@ export function PlanScreen() {
                       setCerts((c) => REGENERATE_KINDS.filter((x) => (x === k ? on : c.includes(x))));
                     }}
                   />
-                  {KIND_LABEL[k]}
+                  {REGENERATE_KIND_LABEL[k]}
                 </label>
               ))}
               <div class="field">
