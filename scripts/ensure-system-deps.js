@@ -29,6 +29,10 @@ if (forTests) {
   if (!onPath('openssl')) want.push('openssl');
   if (!onPath('gcc') || !onPath('make')) want.push('build-essential');
   if (!onPath('python3')) want.push('python3');
+  // The TVS/CAPF store tests start their own PostgreSQL server from Debian's binaries.
+  const pgBin = ['/usr/lib/postgresql'].filter((d) => existsSync(d))
+    .flatMap((d) => require('node:fs').readdirSync(d).map((v) => `${d}/${v}/bin/initdb`));
+  if (!pgBin.some((p) => existsSync(p)) && !onPath('initdb')) want.push('postgresql');
 }
 if (want.length === 0) process.exit(0);
 
