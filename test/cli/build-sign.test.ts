@@ -178,6 +178,9 @@ describe('openctl ctl/itl build, sign, unsign, encrypt, decrypt, certhash (PEM s
     assert.equal(typo.code, 2);
     assert.match(typo.stderr, /--remove CN=cucm-sub9\.example\.net: no record of .*current\.tlv has this subject/);
     assert.equal(fs.existsSync(path.join(dir, 'n3.tlv')), false);
+    const own = await runCliCaptured(['ctl', 'build', '--update', current, '--out', path.join(dir, 'n5.tlv'), '--signer', cert('sast-a.pem'), '--remove', cert('sast-a.pem')]);
+    assert.equal(own.code, 2);
+    assert.match(own.stderr, /the signer's own SAST record/);
     const removeWithoutUpdate = await runCliCaptured(['ctl', 'build', '--out', path.join(dir, 'n4.tlv'), '--signer', cert('sast-a.pem'), '--sast', cert('sast-b.pem'), '--remove', cert('capf.pem')]);
     assert.equal(removeWithoutUpdate.code, 2);
   });

@@ -171,6 +171,11 @@ async function runBuild(kind: TrustListKind, opts: BuildOptions, ctx: CliContext
   try {
     if (current) refuseSignerPhonesWouldReject(current, signer, opts, warn);
     const { kept, removed } = current ? removeRecords(current.records, selectors, opts.update!) : { kept: [], removed: [] as RemovedRecord[] };
+    const signerCert = Buffer.from(signer.certificate);
+    const removesSigner = removed.find((r) => r.record.role === Role.SAST && r.record.certificate?.equals(signerCert));
+    if (removesSigner) {
+      throw new OpenctlError(`--remove ${removesSigner.by}: that is the signer's own SAST record (${signer.description}), which the new CTL must hold: sign with another SAST token to remove it`);
+    }
     const { records, replaced } = mergeRecords(kept, newRecords, { keepBoth: opts.keepOld });
     const sastCount = distinctSastCount(records, signer.certificate);
     if (kind === 'ctl' && sastCount < MIN_CTL_SAST && !opts.allowSingleSast) {
