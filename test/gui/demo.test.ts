@@ -77,7 +77,8 @@ describe('gui: a newcomer without a token uses the demo tokens and signs a CTL',
     await ctl.getByRole('button', { name: 'Add SAST from eToken-A', exact: true }).click();
     await ctl.getByRole('button', { name: 'Add SAST from eToken-B', exact: true }).click();
     await ctl.getByRole('radio', { name: /^eToken-A/ }).check();
-    const out = path.join(work, 'CTLFile.tlv');
+    // Saved under another name: the header still names it CTLFile.tlv, as phones know it.
+    const out = path.join(work, 'ctl-from-gui.tlv');
     await ctl.getByLabel('Save as').fill(out);
     await ctl.getByRole('button', { name: 'Log in to eToken-A to sign…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Log in to eToken-A' });
@@ -88,6 +89,8 @@ describe('gui: a newcomer without a token uses the demo tokens and signs a CTL',
     await ctl.getByTestId('sign-result').waitFor();
     const verify = await runCliProcess(['verify', out]);
     assert.equal(verify.code, 0, verify.stderr);
+    const shown = await runCliProcess(['show', '--json', out]);
+    assert.equal((JSON.parse(shown.stdout) as { header: { filename: string } }).header.filename, 'CTLFile.tlv');
     assert.deepEqual(errors, []);
     // And back: tokens:demo finds them where they were, left as they were.
     const again = tokensDemo(env);
