@@ -3,6 +3,7 @@
 // `npm run tokens:demo [-- --dir DIR]`: two SoftHSM demo tokens, eToken-A and eToken-B, made through the
 // PKCS#11 API (no PIN on any command line), each with an RSA-2048 key generated on the token and a self-signed
 // SAST certificate under the same CKA_ID. Prints the SOFTHSM2_CONF to use. Demo PINs: user 1234, SO 12345678.
+// The same module (dist/src/pkcs11/provision.js) and the same default folder as the GUI's "Use demo tokens".
 const path = require('node:path');
 
 function usage(code) {
@@ -44,9 +45,8 @@ async function main() {
   }
   process.stdout.write(
     `\nPoint SoftHSM at them, then use openctl:\n` +
-      `  export SOFTHSM2_CONF=${result.conf}\n` +
-      `  openctl tokens --module ${result.modulePath}\n` +
-      `  OPENCTL_PIN=${provision.DEMO_PIN} openctl ctl build --out CTLFile.tlv --signer pkcs11:token=eToken-A --sast pkcs11:token=eToken-B --ccm-tftp CCM.pem\n`,
+      provision.demoCliUsage(dir, result.modulePath).map((line) => `  ${line}\n`).join('') +
+      `\n${provision.DEMO_GUI_USAGE}\n`,
   );
 }
 

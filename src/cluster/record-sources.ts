@@ -7,11 +7,20 @@ function serverRecords(server: ClusterServer, keep: (role: number) => boolean): 
     .map((c) => ({ role: c.role, cert: c.cert, dnsName: server.dns, ipv4: server.ip }));
 }
 
-/** Everything the cluster's CTL lists: its SAST certificates, then every server's certificates. */
+/** TVS and application-server certificates go to the ITLs only (formats.md, "Who signs what"). */
+const ITL_ONLY_ROLES: readonly number[] = [Role.TVS, Role.APP_SERVER];
+
+/**
+ * What CUCM's CTL lists for this cluster: the SAST tokens, every server's ITL signer (ITLRecovery, as a SAST
+ * record, so that phones holding the CTL accept the ITLs it signs), then every server's certificates except TVS
+ * and application servers (CCM or CCM+TFTP, TFTP, CAPF, and any other function listed, such as a firewall's).
+ * Sources may repeat (one ITLRecovery for several servers); the builder writes a certificate once per role.
+ */
 export function ctlRecordSources(cluster: ClusterConfig): RecordSource[] {
   return [
     ...cluster.sast.map((cert) => ({ role: Role.SAST, cert })),
-    ...cluster.servers.flatMap((s) => serverRecords(s, () => true)),
+    ...cluster.servers.flatMap((s) => (s.itlSigner ? [{ role: Role.SAST, cert: s.itlSigner }] : [])),
+    ...cluster.servers.flatMap((s) => serverRecords(s, (r) => !ITL_ONLY_ROLES.includes(r))),
   ];
 }
 

@@ -222,6 +222,8 @@ export const methods = {
       signer: batchSigner,
       digest: s.optional(hash),
       resume: s.optional(s.boolean()),
+      /** Sign into an output folder that already holds files (the CLI's --force). */
+      overwrite: s.optional(s.boolean()),
     }),
   ).returns<BatchState>(),
   batchCancel: method(none).returns<BatchState>(),

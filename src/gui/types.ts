@@ -31,6 +31,8 @@ export interface DemoState {
   /** This session lists the demo tokens. */
   active: boolean;
   dir?: string;
+  /** Shell lines to use the same tokens from the command line (`export SOFTHSM2_CONF=...`, then openctl). */
+  cli?: string[];
   /** Documented demo PINs (demo tokens only: never a real token's PIN). */
   tokens?: Array<{ label: string; pin: string }>;
   /** Why demo tokens are unavailable, when they are. */

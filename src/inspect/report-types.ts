@@ -67,6 +67,8 @@ export interface FileReport {
   };
   rows: ElementRow[];
   records?: RecordReport[];
+  /** ITLs only: the rollback ITL (no TVS, no TFTP-capable record): phones that hold it accept any config and any new ITL. */
+  rollback?: boolean;
   body?: { length: number; sha1: string };
   verdict: { checked: boolean; valid?: boolean; reason: string; signerRecord?: number };
 }

@@ -3,6 +3,7 @@ import type { Element, ParsedFile, TrustList, TrustRecord } from '../formats/mod
 import { roleDescription, roleName } from '../formats';
 import { hashFromCode } from '../crypto/hash';
 import type { Verdict } from '../crypto/verify';
+import { isRollbackItl } from '../trust/records';
 import { HEADER_TAG_NAMES, MODULUS_BITS, RECORD_TAG_NAMES } from './names';
 import type { ElementRow, FileReport, RecordReport } from './report-types';
 
@@ -183,6 +184,7 @@ export function buildReport(file: string, parsed: ParsedFile, verdict: Verdict |
   };
   if (parsed.kind === 'ctl' || parsed.kind === 'itl') {
     report.records = parsed.records.map((r, i) => recordReport(r, i + 1, signerIndex));
+    if (parsed.kind === 'itl') report.rollback = isRollbackItl(parsed);
   } else if (parsed.kind === 'signed') {
     report.body = { length: parsed.body.length, sha1: sha1Hex(parsed.body) };
   } else if (parsed.kind === 'encrypted') {

@@ -18,6 +18,8 @@ export interface BatchItlOptions {
   cluster: ClusterConfig;
   out: string;
   rollback?: boolean;
+  /** Replace ITLs already in `out`; without it, nothing is written when one exists. */
+  force?: boolean;
   timestamp?: number;
   /** Opens a SIGNER spec (PEM file or pkcs11: URI); the CLI passes its openSigner. */
   openSigner(spec: string): Promise<Signer>;
@@ -56,6 +58,15 @@ export async function batchItl(options: BatchItlOptions): Promise<ItlSummary> {
     throw new OpenctlError(`${options.cluster.file ?? 'the cluster'}: no TFTP server (a server with a "tftp" or "ccm-tftp" certificate)`);
   }
   for (const server of servers) checkServerName(server.name);
+  // Every output is checked before the first is written: a rollback ITL never silently replaces a normal one.
+  if (!options.force) {
+    for (const server of servers) {
+      const file = itlPath(out, server);
+      if (await fs.lstat(file).then(() => true, () => false)) {
+        throw new OpenctlError(`${file}: already exists (use --force to replace it${options.rollback ? ' with a rollback ITL' : ''}); nothing written`);
+      }
+    }
+  }
   await fs.mkdir(statePaths(out).dir, { recursive: true });
   const audit = await AuditLog.open(statePaths(out).audit);
   const signers = new Map<string, Promise<Signer>>();
@@ -131,7 +142,7 @@ async function writeServerItl(
     timestamp: options.timestamp,
     dnStyle: options.cluster.dnStyle,
   });
-  const file = path.join(out, server.name, 'ITLFile.tlv');
+  const file = itlPath(out, server);
   const list = parseTrustList(bytes, { kind: 'itl', file });
   const verdict = verifyTrustListSelf(list);
   if (!verdict.valid) throw new OpenctlError(`${file}: the ITL just built does not verify (${verdict.reason}); nothing written`, ExitCode.Rejected);
@@ -156,6 +167,10 @@ async function writeServerItl(
     records: list.records.length,
     signer: signer.description,
   };
+}
+
+function itlPath(out: string, server: ClusterServer): string {
+  return path.join(out, server.name, 'ITLFile.tlv');
 }
 
 /** The server name becomes a folder: one plain path segment. */

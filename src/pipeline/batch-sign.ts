@@ -52,6 +52,8 @@ export interface BatchSignOptions {
   resume?: boolean;
   incremental?: boolean;
   prune?: boolean;
+  /** Sign into an OUT_DIR that already holds files (without --resume or --incremental), replacing outputs. */
+  force?: boolean;
   signal?: AbortSignal;
   events?: BatchEvents;
   /** Tuning (benchmarks and tests). */
@@ -76,6 +78,7 @@ export async function batchSign(options: BatchSignOptions): Promise<BatchSummary
   const source = path.resolve(options.source);
   const out = path.resolve(options.out);
   await checkFolders(source, out);
+  await checkOutFolderFree(out, options);
   const hash = options.digest ?? 'sha1';
   const backend: SigningBackend = 'pem' in options.signer ? await PemBackend.load(options.signer.pem) : options.signer.backend;
   const closers: Array<() => Promise<unknown>> = [];
@@ -416,6 +419,21 @@ async function checkFolders(source: string, out: string): Promise<void> {
   if (source === out) throw new OpenctlError(`--out ${out}: must differ from the source folder`);
   const outStat = await fs.stat(out).catch(() => undefined);
   if (outStat && !outStat.isDirectory()) throw new OpenctlError(`--out ${out}: not a folder`);
+}
+
+/**
+ * A new batch replaces outputs of the same name: into a folder that already holds files, it needs --force (or
+ * --resume / --incremental, which know what the folder holds). An interrupted batch is left to the journal check,
+ * which says to resume it.
+ */
+async function checkOutFolderFree(out: string, options: BatchSignOptions): Promise<void> {
+  if (options.force || options.resume || options.incremental) return;
+  const entries = await fs.readdir(out).catch(() => [] as string[]);
+  if (entries.length === 0) return;
+  if (await fs.stat(statePaths(out).journal).then(() => true, () => false)) return;
+  throw new OpenctlError(
+    `--out ${out}: already holds ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}: add --force to sign into it (files of the same name are replaced), --incremental to sign only what changed, or choose an empty folder`,
+  );
 }
 
 function isInside(child: string, parent: string): boolean {

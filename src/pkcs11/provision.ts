@@ -21,8 +21,13 @@ export const DEMO_TOKENS: ReadonlyArray<{ label: string; keyBits: number; subjec
   { label: 'eToken-B', keyBits: 2048, subject: 'CN=SAST-eToken-B,OU=IPCBU,O=openctl demo,C=US' },
 ];
 
-/** The demo tokens' default home: the user's data folder (XDG_DATA_HOME, Application Support, LOCALAPPDATA). */
+/**
+ * The demo tokens' one home, shared by `npm run tokens:demo` and the GUI's "Use demo tokens": `OPENCTL_DATA_DIR/softhsm`
+ * when that is set (as for the GUI's data), else the user's data folder (XDG_DATA_HOME, Application Support,
+ * LOCALAPPDATA). Both make the same tokens there and leave existing ones alone, so either finds the other's.
+ */
 export function defaultDemoDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+  if (env.OPENCTL_DATA_DIR) return path.join(env.OPENCTL_DATA_DIR, 'softhsm');
   const home = env.HOME ?? os.homedir();
   let data: string;
   if (platform === 'win32') data = env.LOCALAPPDATA ?? path.join(home, 'AppData', 'Local');
@@ -138,7 +143,28 @@ export async function provisionTokens(options: ProvisionOptions): Promise<Provis
   }
 }
 
-/** `npm run tokens:demo`: eToken-A and eToken-B, each an RSA-2048 key and a self-signed SAST certificate. */
+/** The SoftHSM configuration of the demo tokens in `dir` (what SOFTHSM2_CONF must name to see them). */
+export function demoConf(dir: string): string {
+  return path.join(dir, 'softhsm2.conf');
+}
+
+/**
+ * How to use the demo tokens from the command line, printed by `npm run tokens:demo` and shown by the GUI, so
+ * that tokens made by either are used from the other with the same words.
+ */
+export function demoCliUsage(dir: string, modulePath: string = SOFTHSM_MODULE): string[] {
+  return [
+    `export SOFTHSM2_CONF=${demoConf(dir)}`,
+    `openctl tokens --module ${modulePath}`,
+    `OPENCTL_PIN=${DEMO_PIN} openctl ctl build --out CTLFile.tlv --signer pkcs11:token=eToken-A --sast pkcs11:token=eToken-B --ccm-tftp CCM.pem`,
+  ];
+}
+
+/** How to reach the same tokens in the desktop app (no SOFTHSM2_CONF needed there: it sets it itself). */
+export const DEMO_GUI_USAGE =
+  'In the desktop app (npm start, or openctl gui): Tokens > Use demo tokens uses these same tokens (same folder; it sets SOFTHSM2_CONF itself).';
+
+/** `npm run tokens:demo` and the GUI: eToken-A and eToken-B, each an RSA-2048 key and a self-signed SAST certificate. */
 export async function provisionDemoTokens(options: {
   dir: string;
   tokens?: ReadonlyArray<{ label: string; keyBits: number; subject: string }>;

@@ -72,12 +72,26 @@ export function checkListSigner(input: SignedListInput): void {
   }
 }
 
+/**
+ * How a new CTL reaches the phones (README, "Where the files go"). CUCM builds and serves its own CTLFile.tlv from
+ * the certificates it holds; openctl cannot hand it a CTL (the CTL Provider's port-2444 protocol of the Windows CTL
+ * Client is not public). Another TFTP server serves the file of the step's folder.
+ */
+export function ctlUpdateAction(what: string, signedBy: string): string {
+  return (
+    `${what}. On CUCM: upload the new certificates (Cisco Unified OS Administration > Security > Certificate Management), then ` +
+    `\`utils ctl update CTLFile\` on the publisher (tokenless), or the Windows CTL Client with ${signedBy} (token-based); ` +
+    "check what CUCM then serves against this step's CTLFile.tlv (`openctl fetch`, `openctl diff`). " +
+    `Another TFTP server: copy this step's CTLFile.tlv (openctl ctl build --update with ${signedBy}) into its TFTP root.`
+  );
+}
+
 /** Standard closing actions after files change on the TFTP server (formats.md). */
 export function resetActions(mixedMode: boolean): string[] {
   return [
     mixedMode
-      ? 'Restart Cisco TFTP and Cisco CallManager on every node that runs them (the CTL changed).'
-      : 'Restart Cisco TFTP on every TFTP node so that it rebuilds and serves the new ITL.',
+      ? 'Restart Cisco TFTP and Cisco CallManager on every node that runs them (the CTL changed); another TFTP server: copy this step\'s files into its TFTP root.'
+      : 'Restart Cisco TFTP on every TFTP node so that it rebuilds and serves the new ITL; another TFTP server: copy this step\'s ITLFile.tlv and configs into its TFTP root.',
     'Reset the phones (Device > Phone > select all > Reset), and wait until every phone has registered again.',
     'Check before the next step: `openctl fetch TFTP_HOST --mac MAC` then `openctl preflight` against what the phones hold.',
   ];

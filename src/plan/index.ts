@@ -7,6 +7,7 @@ export { planRegenerate, parseOrder, CERT_KINDS, DEFAULT_ORDER, type CertKind, t
 export { planMoveCluster, MOVE_METHODS, type MoveMethod, type MoveClusterInputs } from './move-cluster';
 export { planReimage, type ReimageInputs } from './reimage';
 export { planRollback, type RollbackInputs } from './rollback';
+export { planRecovery, renderRecovery, DELETE_TRUST_LIST_STEPS, type RecoverInputs, type RecoveryReport, type RecoveryOption, type HeldKey } from './recover';
 export { writePlan, renderPlan, planJson, type PlanJson } from './output';
 export * from './fields';
 export {

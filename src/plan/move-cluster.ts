@@ -4,7 +4,7 @@ import { Role } from '../formats/model';
 import { OpenctlError } from '../util/errors';
 import type { PhoneFile, TvsCertificate, TvsModel } from '../trust';
 import { buildListFile, listState, certOf, type ConfigSource } from './cluster-state';
-import { checkListSigner, phoneHolding, stepDir, type CommonInputs, type ListInput, type SignedListInput } from './common';
+import { checkListSigner, ctlUpdateAction, phoneHolding, stepDir, type CommonInputs, type ListInput, type SignedListInput } from './common';
 import type { Plan, PlanStep } from './model';
 import type { HashAlgorithm } from '../crypto/hash';
 
@@ -139,7 +139,7 @@ export async function planMoveCluster(inputs: MoveClusterInputs): Promise<Plan> 
       dir: stepDir(1, 'move-phones-to-cluster-b'),
       title: 'Cluster B serves a CTL signed by the shared token; move the phones',
       actions: [
-        'On cluster B: install this folder\'s CTLFile.tlv (signed by the SAST token both clusters list), then restart Cisco TFTP and Cisco CallManager on every node of B.',
+        ctlUpdateAction('On cluster B: serve a CTL signed by the SAST token both clusters list (it is this step\'s CTLFile.tlv), then restart Cisco TFTP and Cisco CallManager on every node of B', 'that shared token'),
         ...MOVE_ACTIONS,
       ],
       files: await bFiles(ctl),

@@ -4,7 +4,7 @@ import { sameDn } from '../formats/dn';
 import { certificateInfo } from '../crypto/certificate';
 import { OpenctlError } from '../util/errors';
 import { ClusterState, certOf, currentClusterState } from './cluster-state';
-import { phoneHolding, resetActions, stepDir, type CommonInputs, type NewCertificate, type SignedListInput } from './common';
+import { ctlUpdateAction, phoneHolding, resetActions, stepDir, type CommonInputs, type NewCertificate, type SignedListInput } from './common';
 import type { Plan, PlanStep } from './model';
 
 export { REGENERATE_KINDS as CERT_KINDS, type RegenerateKind as CertKind } from './fields';
@@ -122,8 +122,8 @@ export async function planRegenerate(inputs: RegenerateInputs): Promise<Plan> {
     if (mixed) {
       actions.push(
         nextCtlSigner
-          ? 'Update the CTL with the new certificates, signed once more with the OLD key (this folder\'s CTLFile.tlv; phones only trust the old one yet): the next step signs with the new key.'
-          : 'Update the CTL with the new certificates (this folder\'s CTLFile.tlv: `utils ctl update CTLFile`, or openctl with a SAST token).',
+          ? ctlUpdateAction('Update the CTL with the new certificates, signed once more with the OLD key (phones only trust the old one yet): the next step signs with the new key', 'the old key')
+          : ctlUpdateAction('Update the CTL with the new certificates', 'a SAST token of the current CTL'),
       );
     }
     actions.push(...resetActions(mixed));
@@ -137,7 +137,7 @@ export async function planRegenerate(inputs: RegenerateInputs): Promise<Plan> {
         steps.push({
           dir: stepDir(steps.length + 1, 'ctl-signed-by-new-key'),
           title: 'Sign the CTL with the new key',
-          actions: ['Update the CTL signed with the new key (this folder\'s CTLFile.tlv); it drops the old certificate.', ...resetActions(true)],
+          actions: [ctlUpdateAction('Update the CTL signed with the new key; it drops the old certificate', 'the new key'), ...resetActions(true)],
           files: files2,
           tvs: state.tvs(),
         });

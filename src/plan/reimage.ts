@@ -4,7 +4,7 @@ import { sameDn } from '../formats/dn';
 import { certificateInfo } from '../crypto/certificate';
 import { OpenctlError } from '../util/errors';
 import { ClusterState, certOf, currentClusterState } from './cluster-state';
-import { phoneHolding, resetActions, stepDir, type CommonInputs, type NewCertificate, type SignedListInput } from './common';
+import { ctlUpdateAction, phoneHolding, resetActions, stepDir, type CommonInputs, type NewCertificate, type SignedListInput } from './common';
 import type { Plan, PlanStep } from './model';
 
 export interface ReimageInputs extends CommonInputs {
@@ -61,7 +61,7 @@ export async function planReimage(inputs: ReimageInputs): Promise<Plan> {
   const reimageActions = [
     'Back up what can be kept (DRS), re-image the TFTP server and restore it; its CallManager key is new.',
     ...(newItl && !itlSignedByTftp ? ['The publisher\'s ITLRecovery key is new too.'] : []),
-    ...(mixed ? ['Update the CTL with the new certificates (this folder\'s CTLFile.tlv), signed by a SAST token.'] : []),
+    ...(mixed ? [ctlUpdateAction('Update the CTL with the new certificates, signed by a SAST token', 'a SAST token of the current CTL')] : []),
   ];
   if (inputs.withoutRollback) {
     steps.push({

@@ -3,7 +3,7 @@ import { roleName } from '../formats';
 import { sameDn } from '../formats/dn';
 import type { FileVerdict, PhoneTrust, TvsModel } from './model';
 import { evaluateFile, type EvaluateOptions } from './evaluate';
-import { sha1Hex, stripSign } from './records';
+import { isRollbackItl, sha1Hex, stripSign } from './records';
 
 /** One record, as a diff shows it. */
 export interface RecordView {
@@ -44,6 +44,8 @@ export interface TrustListDiff {
   sha1: Change<string>;
   /** Does a phone holding OLD accept NEW? */
   acceptance: FileVerdict;
+  /** ITLs: is OLD / NEW the rollback ITL (phones holding it accept any config and any new ITL)? */
+  rollback: Change<boolean>;
 }
 
 export interface DiffInput {
@@ -127,6 +129,7 @@ export function diffTrustLists(
     timestamp: change(hb.timestamp, ha.timestamp),
     sha1: change(sha1Hex(before.list.bytes), sha1Hex(after.list.bytes)),
     acceptance,
+    rollback: change(isRollbackItl(before.list), isRollbackItl(after.list)),
   };
 }
 

@@ -104,6 +104,12 @@ export function renderDiff(diff: TrustListDiff, oldName: string, newName: string
   for (const c of diff.changed) {
     lines.push(`  ~ ${recordLine(c.before)}`, `    -> ${recordLine(c.after)} (${c.changes.join(', ')})`);
   }
+  if (diff.rollback.after) {
+    lines.push('', `${newName} is a ROLLBACK ITL (no TVS, no TFTP certificate): phones that take it accept any config and any new ITL until it is replaced.`);
+  }
+  if (diff.rollback.before) {
+    lines.push('', `${oldName} is a ROLLBACK ITL: phones holding it accept any config and any new ITL.`);
+  }
   lines.push('', `phones holding ${oldName}:`);
   lines.push(...renderVerdict(diff.acceptance, undefined, '  '));
   return lines.join('\n');

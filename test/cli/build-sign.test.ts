@@ -113,19 +113,95 @@ describe('openctl ctl/itl build, sign, unsign, encrypt, decrypt, certhash (PEM s
     assert.equal(r.stderr.trim().split('\n').length, 1);
   });
 
-  it('--update keeps the current records and refuses a signer phones would reject', async () => {
+  it('--update keeps the current records and refuses a signer phones would reject; --force does not override that', async () => {
     const current = path.join(dir, 'current.tlv');
     assert.equal((await runCliCaptured(['ctl', 'build', '--out', current, '--signer', cert('sast-a.pem'), '--sast', cert('sast-b.pem'), '--ccm-tftp', cert('ccm-tftp.pem')])).code, 0);
     const next = path.join(dir, 'next.tlv');
     const refused = await runCliCaptured(['ctl', 'build', '--update', current, '--out', next, '--signer', cert('ccm.pem'), '--capf', cert('capf.pem')]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /phones holding it would reject/);
+    assert.match(refused.stderr, /--i-understand-phones-will-reject/);
+    assert.doesNotMatch(refused.stderr, /--force/);
+    assert.equal(fs.existsSync(next), false);
+    const forced = await runCliCaptured(['ctl', 'build', '--update', current, '--out', next, '--signer', cert('ccm.pem'), '--capf', cert('capf.pem'), '--force']);
+    assert.equal(forced.code, 1, '--force only replaces outputs');
     assert.equal(fs.existsSync(next), false);
     const ok = await runCliCaptured(['ctl', 'build', '--update', current, '--out', next, '--signer', cert('sast-b.pem'), '--capf', cert('capf.pem')]);
     assert.equal(ok.code, 0, ok.stderr);
     const report = await showJson(next);
     assert.deepEqual(report.records.map((x: { roleName: string }) => x.roleName), ['SAST', 'SAST', 'CCM+TFTP', 'CAPF']);
     assert.equal(report.records[1].signedTheFile, true);
+  });
+
+  it('the lockout override has its own flag, says what phones will do, and preflight confirms it', async () => {
+    const current = path.join(dir, 'current.tlv');
+    assert.equal((await runCliCaptured(['ctl', 'build', '--out', current, '--signer', cert('sast-a.pem'), '--sast', cert('sast-b.pem')])).code, 0);
+    const next = path.join(dir, 'next.tlv');
+    fs.writeFileSync(next, 'old');
+    const exists = await runCliCaptured(['ctl', 'build', '--update', current, '--out', next, '--signer', cert('ccm.pem'), '--sast', cert('sast-b.pem'), '--i-understand-phones-will-reject']);
+    assert.equal(exists.code, 2);
+    assert.match(exists.stderr, /already exists \(use --force to replace it\)/);
+    assert.doesNotMatch(exists.stderr, /i-understand/, 'an existing-file error never suggests the lockout override');
+    const r = await runCliCaptured(['ctl', 'build', '--update', current, '--out', next, '--force', '--signer', cert('ccm.pem'), '--sast', cert('sast-b.pem'), '--i-understand-phones-will-reject']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /phones holding .*current\.tlv will REJECT .*next\.tlv and keep .*current\.tlv/);
+    const pre = await runCliCaptured(['preflight', '--phone-has', current, '--deploy', next]);
+    assert.equal(pre.code, 1);
+    assert.match(pre.stdout, /REJECTED \[ctl-signer-not-in-held-ctl\]/);
+  });
+
+  it('--update --remove drops records by certificate file, SHA-1 or subject; an unmatched --remove is an error', async () => {
+    const current = path.join(dir, 'current.tlv');
+    assert.equal((await runCliCaptured([
+      'ctl', 'build', '--out', current, '--signer', cert('sast-a.pem'), '--sast', cert('sast-b.pem'), '--sast', cert('itlrecovery.pem'),
+      '--ccm-tftp', `${cert('ccm-tftp.pem')}@cucm-pub.example.net`, '--ccm', `${cert('ccm.pem')}@cucm-sub2.example.net`, '--tftp', cert('tftp-4096.pem'), '--capf', cert('capf.pem'),
+    ])).code, 0);
+    const before = await showJson(current);
+    const subject = (name: string) => before.records.find((x: { roleName: string }) => x.roleName === name).subject as string;
+    const tftpSha1 = createHash('sha1').update(new X509Certificate(fs.readFileSync(cert('tftp-4096.pem'))).raw).digest('hex');
+    const next = path.join(dir, 'next.tlv');
+    const r = await runCliCaptured([
+      'ctl', 'build', '--update', current, '--out', next, '--signer', cert('sast-a.pem'), '--json',
+      '--remove', cert('capf.pem'), '--remove', tftpSha1.replace(/(..)(?!$)/g, '$1:').toUpperCase(), '--remove', subject('CCM'),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const json = JSON.parse(r.stdout);
+    assert.deepEqual(json.removed.map((x: { roleName: string }) => x.roleName).sort(), ['CAPF', 'CCM', 'TFTP']);
+    const after = await showJson(next);
+    assert.deepEqual(after.records.map((x: { roleName: string }) => x.roleName), ['SAST', 'SAST', 'SAST', 'CCM+TFTP']);
+    // A lost token, by its subject's CN alone.
+    const lost = await runCliCaptured(['ctl', 'build', '--update', next, '--out', path.join(dir, 'n2.tlv'), '--signer', cert('sast-a.pem'), '--remove', 'CN=SAST-eToken-B']);
+    assert.equal(lost.code, 0, lost.stderr);
+    assert.match(lost.stdout, /removed SAST "CN=SAST-eToken-B/);
+    assert.equal((await showJson(path.join(dir, 'n2.tlv'))).records.filter((x: { roleName: string }) => x.roleName === 'SAST').length, 2);
+    const typo = await runCliCaptured(['ctl', 'build', '--update', current, '--out', path.join(dir, 'n3.tlv'), '--signer', cert('sast-a.pem'), '--remove', 'CN=cucm-sub9.example.net']);
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /--remove CN=cucm-sub9\.example\.net: no record of .*current\.tlv has this subject/);
+    assert.equal(fs.existsSync(path.join(dir, 'n3.tlv')), false);
+    const own = await runCliCaptured(['ctl', 'build', '--update', current, '--out', path.join(dir, 'n5.tlv'), '--signer', cert('sast-a.pem'), '--remove', cert('sast-a.pem')]);
+    assert.equal(own.code, 2);
+    assert.match(own.stderr, /the signer's own SAST record/);
+    const removeWithoutUpdate = await runCliCaptured(['ctl', 'build', '--out', path.join(dir, 'n4.tlv'), '--signer', cert('sast-a.pem'), '--sast', cert('sast-b.pem'), '--remove', cert('capf.pem')]);
+    assert.equal(removeWithoutUpdate.code, 2);
+  });
+
+  it('--update with a new certificate for the same server and role replaces the old record, unless --keep-old', async () => {
+    const current = path.join(dir, 'current.tlv');
+    assert.equal((await runCliCaptured(['ctl', 'build', '--out', current, '--signer', cert('sast-a.pem'), '--sast', cert('sast-b.pem'), '--ccm-tftp', `${cert('ccm-tftp.pem')}@cucm-pub.example.net@10.0.0.5`, '--capf', cert('capf.pem')])).code, 0);
+    const regenerated = await makeCert({ cn: 'cucm-pub.example.net', o: 'Example Voice' });
+    const files = await regenerated.write(dir, 'ccm-tftp-new');
+    const next = path.join(dir, 'next.tlv');
+    const r = await runCliCaptured(['ctl', 'build', '--update', current, '--out', next, '--signer', cert('sast-a.pem'), '--ccm-tftp', `${files.cert}@cucm-pub.example.net@10.0.0.5`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /replaced CCM\+TFTP .*@cucm-pub\.example\.net/);
+    const after = await showJson(next);
+    assert.deepEqual(after.records.map((x: { roleName: string }) => x.roleName), ['SAST', 'SAST', 'CCM+TFTP', 'CAPF'], 'in the old record\'s place');
+    const newSha1 = createHash('sha1').update(regenerated.certDer).digest('hex');
+    assert.equal(after.records[2].certificateSha1, newSha1);
+    const both = path.join(dir, 'both.tlv');
+    const k = await runCliCaptured(['ctl', 'build', '--update', current, '--out', both, '--signer', cert('sast-a.pem'), '--ccm-tftp', `${files.cert}@cucm-pub.example.net@10.0.0.5`, '--keep-old']);
+    assert.equal(k.code, 0, k.stderr);
+    assert.deepEqual((await showJson(both)).records.map((x: { roleName: string }) => x.roleName), ['SAST', 'SAST', 'CCM+TFTP', 'CAPF', 'CCM+TFTP']);
   });
 
   it('builds CTL and ITL from a cluster file', async () => {
@@ -142,13 +218,18 @@ describe('openctl ctl/itl build, sign, unsign, encrypt, decrypt, certhash (PEM s
     const r = await runCliCaptured(['ctl', 'build', '--cluster', clusterFile, '--signer', cert('sast-a.pem'), '--out', ctl]);
     assert.equal(r.code, 0, r.stderr);
     const ctlReport = await showJson(ctl);
-    assert.deepEqual(ctlReport.records.map((x: { roleName: string }) => x.roleName), ['SAST', 'SAST', 'CCM+TFTP', 'CAPF', 'TVS']);
+    // As CUCM's: the tokens, ITLRecovery as SAST, the servers' certificates; TVS only in the ITL.
+    assert.deepEqual(ctlReport.records.map((x: { roleName: string }) => x.roleName), ['SAST', 'SAST', 'SAST', 'CCM+TFTP', 'CAPF']);
+    assert.equal(ctlReport.records[2].subject, 'CN=ITLRECOVERY_cucm-pub,O=Example Voice,OU=UC');
     const itl = path.join(dir, 'ITLFile.tlv');
     const i = await runCliCaptured(['itl', 'build', '--cluster', clusterFile, '--out', itl]);
     assert.equal(i.code, 0, i.stderr);
     const itlReport = await showJson(itl);
     assert.equal(itlReport.records[0].subject, 'CN=ITLRECOVERY_cucm-pub,O=Example Voice,OU=UC');
     assert.equal((await runCliCaptured(['verify', itl])).code, 0);
+    assert.ok(itlReport.records.some((x: { roleName: string }) => x.roleName === 'TVS'));
+    const pre = await runCliCaptured(['preflight', '--deploy', ctl, '--deploy', itl]);
+    assert.equal(pre.code, 0, pre.stdout);
   });
 
   it('a bad cluster file is one line naming the file and the JSON path', async () => {

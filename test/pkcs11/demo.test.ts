@@ -6,6 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { defaultDemoDir } from '../../src/pkcs11/provision';
+import { TokenService } from '../../src/gui/service/tokens';
+import { EventHub } from '../../src/gui/events';
 import { readTokenCertificate } from '../../src/pkcs11/signer';
 import { SOFTHSM_MODULE, unloadSoftHsm } from '../helpers/softhsm';
 import { REPO_ROOT } from '../helpers/paths';
@@ -58,7 +60,40 @@ describe('npm run tokens:demo', function () {
     assert.match(again.stdout, /eToken-A {2}serial [0-9a-f]+ {2}already there, left as it was/);
   });
 
+  it('the GUI\'s "Use demo tokens" makes them where tokens:demo looks, and tokens:demo then leaves them as they are', async () => {
+    const data = path.join(dir, 'data');
+    const empty = path.join(dir, 'empty-tokens');
+    fs.mkdirSync(empty);
+    const emptyConf = path.join(dir, 'empty.conf');
+    fs.writeFileSync(emptyConf, `directories.tokendir = ${empty}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
+    const env: NodeJS.ProcessEnv = { ...process.env, OPENCTL_DATA_DIR: data, SOFTHSM2_CONF: emptyConf, OPENCTL_PKCS11_MODULE: SOFTHSM_MODULE };
+    const previous = process.env.SOFTHSM2_CONF;
+    unloadSoftHsm();
+    const service = new TokenService({ events: new EventHub(), dataDir: data, env });
+    let state;
+    try {
+      await service.start();
+      state = await service.useDemoTokens();
+    } finally {
+      await service.close();
+      unloadSoftHsm();
+      if (previous === undefined) delete process.env.SOFTHSM2_CONF;
+      else process.env.SOFTHSM2_CONF = previous;
+    }
+    assert.equal(state.dir, path.join(data, 'softhsm'));
+    assert.equal(state.dir, defaultDemoDir(env));
+    assert.deepEqual(state.cli?.[0], `export SOFTHSM2_CONF=${path.join(data, 'softhsm', 'softhsm2.conf')}`);
+    const scriptEnv = { ...env };
+    delete scriptEnv.SOFTHSM2_CONF;
+    const r = await run(process.execPath, [path.join(REPO_ROOT, 'softhsm-config', 'tokens-demo.js')], { env: scriptEnv });
+    assert.match(r.stdout, new RegExp(`^Demo tokens in ${path.join(data, 'softhsm').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `, 'm'));
+    assert.match(r.stdout, /eToken-A {2}serial [0-9a-f]+ {2}already there, left as it was/);
+    assert.match(r.stdout, /eToken-B {2}serial [0-9a-f]+ {2}already there, left as it was/);
+    assert.ok(r.stdout.includes(state.cli![0]!), 'both say the same SOFTHSM2_CONF');
+  });
+
   it('puts the tokens in the user\'s data folder by default', () => {
+    assert.equal(defaultDemoDir({ HOME: '/home/a', OPENCTL_DATA_DIR: '/srv/openctl' }, 'linux'), '/srv/openctl/softhsm');
     assert.equal(defaultDemoDir({ HOME: '/home/a', XDG_DATA_HOME: '/data' }, 'linux'), '/data/openctl/softhsm');
     assert.equal(defaultDemoDir({ HOME: '/home/a' }, 'linux'), '/home/a/.local/share/openctl/softhsm');
     assert.equal(defaultDemoDir({ HOME: '/Users/a' }, 'darwin'), '/Users/a/Library/Application Support/openctl/softhsm');

@@ -135,6 +135,12 @@ describe('CLI: openctl plan', function () {
       assert.deepEqual(s.verdicts.map((v) => v.rule), ['ctl-signed-by-held-sast', 'itl-signer-in-held-ctl', 'config-signed-by-tftp-record']);
       assert.ok(s.verdicts[2]!.warnings.some((w) => w.id === 'sha512-older-phones'));
       assert.ok(s.actions.some((a) => /Restart Cisco TFTP and Cisco CallManager/.test(a)), 'CTL changes restart TFTP and CallManager');
+      // Where the CTL comes from: CUCM builds it (certificate upload, utils ctl update or the CTL Client); another
+      // TFTP server gets the step's file. Never "install this folder's CTLFile.tlv" on CUCM.
+      const ctlAction = s.actions.find((a) => /Update the CTL/.test(a)) ?? '';
+      assert.match(ctlAction, /On CUCM: upload the new certificates \(.*Certificate Management\), then `utils ctl update CTLFile`/);
+      assert.match(ctlAction, /Another TFTP server: copy this step's CTLFile\.tlv .* into its TFTP root/);
+      assert.ok(s.actions.every((a) => !/install this folder/.test(a)));
     }
     assert.ok(fs.existsSync(path.join(out, '04-regenerate-tftp', 'SEP001122334455.cnf.xml.sgn')));
     assert.match(fs.readFileSync(path.join(out, 'PLAN.txt'), 'utf8'), /^step 4: Regenerate TFTP/m);

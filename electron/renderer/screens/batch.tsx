@@ -30,6 +30,7 @@ export function BatchScreen() {
   const [tokenId, setTokenId] = useState<string>();
   const [pem, setPem] = useState('');
   const [digest, setDigest] = useState<Hash>('sha1');
+  const [overwrite, setOverwrite] = useState(false);
   const [state, setState] = useState<BatchState>();
   const [error, setError] = useState<string>();
 
@@ -51,7 +52,7 @@ export function BatchScreen() {
     }
     try {
       const signer = signerKind === 'token' ? { tokenId: tokenId ?? '' } : { pem: pem.trim() };
-      setState(await api.batchStart({ source: source.trim(), output: output.trim(), signer, digest, resume }));
+      setState(await api.batchStart({ source: source.trim(), output: output.trim(), signer, digest, resume, overwrite }));
     } catch (err) {
       setError(errorMessage(err));
     }
@@ -99,6 +100,10 @@ export function BatchScreen() {
             )}
           </fieldset>
           <DigestSelect id="batch-digest" value={digest} onChange={setDigest} />
+          <label class="check-row">
+            <input type="checkbox" checked={overwrite} onChange={(e) => setOverwrite((e.target as HTMLInputElement).checked)} />
+            Sign into an output folder that already holds files (replaces files of the same name)
+          </label>
           <div class="actions">
             <button type="submit" class="primary" disabled={!ready || running}>
               Start

@@ -72,6 +72,17 @@ function TokenCard({ token }: { token: TokenView }) {
   );
 }
 
+/** The same tokens from a terminal: what `npm run tokens:demo` prints. */
+function DemoCli({ lines }: { lines?: string[] }) {
+  if (!lines?.length) return null;
+  return (
+    <div data-testid="demo-cli">
+      <p>From the command line (the same tokens):</p>
+      <pre class="mono">{lines.join('\n')}</pre>
+    </div>
+  );
+}
+
 function DemoOffer() {
   const { api, info, refreshInfo, refreshTokens, notify, go } = useApp();
   const [busy, setBusy] = useState(false);
@@ -107,6 +118,7 @@ function DemoOffer() {
         <p>
           Next: in the CTL builder, add the SAST certificates of both tokens, choose the token that signs, and save.
         </p>
+        <DemoCli lines={demo.cli} />
         <button type="button" class="primary" onClick={() => go('ctl')}>
           Build a CTL with them
         </button>
@@ -118,7 +130,8 @@ function DemoOffer() {
       <h3 id="demo-title">No token? Try the demo tokens</h3>
       <p>
         openctl can create two SoftHSM software tokens, eToken-A and eToken-B, each with a SAST key and certificate,
-        so you can build and sign a CTL right away.{demo.provisioned ? ' They already exist in your data folder.' : ''}
+        so you can build and sign a CTL right away (the same tokens as <span class="mono">npm run tokens:demo</span>, in the
+        same folder).{demo.provisioned ? ' They already exist in your data folder.' : ''}
       </p>
       {demo.available ? (
         <button type="button" class="primary" onClick={() => void use()} disabled={busy}>

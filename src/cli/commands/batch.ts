@@ -37,6 +37,7 @@ interface BatchSignCliOptions {
   resume?: boolean;
   incremental?: boolean;
   prune?: boolean;
+  force?: boolean;
   json?: boolean;
   wait?: boolean;
   module: string[];
@@ -63,6 +64,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--resume', 'finish the interrupted batch in OUT_DIR without signing its completed files again')
     .option('--incremental', 'sign again only the sources whose SHA-256 changed since the manifest')
     .option('--prune', 'remove outputs (listed in the manifest) whose source is gone')
+    .option('--force', 'sign into an OUT_DIR that already holds files (outputs of the same name are replaced)')
     .option('--json', 'JSON progress lines on stderr, the summary as JSON on stdout')
     .option('--no-wait', 'fail (exit 3) instead of asking to insert a token that is not present')
     .option('--module <path>', 'PKCS#11 module for pkcs11: signers; repeatable', collect, [])
@@ -92,6 +94,7 @@ export function register(program: Command, ctx: CliContext): void {
           resume: opts.resume,
           incremental: opts.incremental,
           prune: opts.prune,
+          force: opts.force,
           signal: ctx.signal,
           events,
         });
@@ -111,10 +114,11 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption('--out <dir>', 'output folder')
     .option('--rollback', 'write the rollback ITL (empty TVS and TFTP sections: phones then accept any config and any new ITL)')
     .option('--timestamp <unix>', 'header timestamp (default: now)')
+    .option('--force', 'replace the ITLFile.tlv files already in OUT_DIR (without it, nothing is written when one exists)')
     .option('--json', 'print the summary as JSON')
     .option('--no-wait', 'fail (exit 3) instead of asking to insert a token that is not present')
     .option('--module <path>', 'PKCS#11 module for pkcs11: signers; repeatable', collect, [])
-    .action(async (opts: { cluster: string; out: string; rollback?: boolean; timestamp?: string; json?: boolean; wait?: boolean; module: string[] }) => {
+    .action(async (opts: { cluster: string; out: string; rollback?: boolean; timestamp?: string; force?: boolean; json?: boolean; wait?: boolean; module: string[] }) => {
       const { openSigner, loadCertificateSpec } = lazy.signerSpec();
       const cluster = await lazy.cluster().loadClusterFile(path.resolve(ctx.io.cwd, opts.cluster));
       const specOptions = {
@@ -129,6 +133,7 @@ export function register(program: Command, ctx: CliContext): void {
         cluster,
         out: path.resolve(ctx.io.cwd, opts.out),
         rollback: opts.rollback,
+        force: opts.force,
         timestamp: parseTimestamp(opts.timestamp),
         openSigner: (spec) => openSigner(spec, specOptions),
         loadCertificate: (spec) => loadCertificateSpec(spec, specOptions),

@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
@@ -8,6 +9,7 @@ import { readInput, readParsed } from '../inputs';
 import { out, printJson } from '../io';
 import { OpenctlError } from '../../util/errors';
 import { writeFileAtomic } from '../../util/atomic-write';
+import { checkOutputs } from '../../util/output-check';
 import { buildEncryptedConfig, buildEncryptedStub, buildSignedFile, decryptConfig } from '../../formats';
 import { readCertificates } from '../../crypto/certificate';
 import { defaultUnsignedName } from './sign';
@@ -33,6 +35,11 @@ export function register(program: Command, ctx: CliContext): void {
       const dir = opts.outDir ?? path.dirname(file);
       const encName = `${path.basename(file)}.enc.sgn`;
       const stubName = `${path.basename(file)}.sgn`;
+      const encPath = path.join(dir, encName);
+      const stubPath = path.join(dir, stubName);
+      // Both outputs are checked before anything is signed: never an encrypted config without its stub.
+      await checkOutputs([encPath, stubPath], { overwrite: Boolean(opts.force) });
+      const encExisted = await fs.lstat(encPath).then(() => true, () => false);
       const signer = await resolveSigner(opts, ctx, program.opts<{ debug?: boolean }>().debug ?? false);
       try {
         const encrypted = await buildEncryptedConfig({ plaintext, filename: encName, signer, deviceCertificate, hash, timestamp, dnStyle });
@@ -44,9 +51,15 @@ export function register(program: Command, ctx: CliContext): void {
           timestamp,
           dnStyle,
         });
-        // The encrypted config first: a phone that finds the stub fetches it.
-        await writeFileAtomic(path.join(dir, encName), encrypted, { overwrite: Boolean(opts.force) });
-        await writeFileAtomic(path.join(dir, stubName), stub, { overwrite: Boolean(opts.force) });
+        // The encrypted config first: a phone that finds the stub fetches it. If the stub then cannot be written
+        // (disk full, a file appeared), a new encrypted config is taken back rather than left without its stub.
+        await writeFileAtomic(encPath, encrypted, { overwrite: Boolean(opts.force) });
+        try {
+          await writeFileAtomic(stubPath, stub, { overwrite: Boolean(opts.force) });
+        } catch (err) {
+          if (!encExisted) await fs.rm(encPath, { force: true }).catch(() => undefined);
+          throw err;
+        }
       } finally {
         await signer.close?.();
       }
@@ -69,6 +82,7 @@ export function register(program: Command, ctx: CliContext): void {
       const key = readPrivateKey(await readInput(opts.deviceKey, 'key'), opts.deviceKey);
       const plaintext = decryptConfig(parsed, key);
       const output = opts.out ?? defaultUnsignedName(file, '.enc.sgn');
+      await checkOutputs([output], { overwrite: Boolean(opts.force) });
       await writeFileAtomic(output, plaintext, { overwrite: Boolean(opts.force) });
       if (opts.json) printJson(ctx.io, { file, output, length: plaintext.length, digestChecked: true });
       else out(ctx.io, `wrote ${output} (${plaintext.length} bytes, plaintext digest checked)`);

@@ -5,6 +5,7 @@ import { out, printJson } from '../io';
 import { collect, parseDigest, parseTimestamp } from '../options';
 import { openSigner, loadCertificateSpec } from '../signer-spec';
 import { ExitCode } from '../../util/errors';
+import { registerRecover } from './plan-recover';
 import {
   CERT_KINDS,
   MOVE_METHODS,
@@ -234,4 +235,6 @@ export function register(program: Command, ctx: CliContext): void {
   ).action((opts: RollbackOpts) =>
     run({ procedure: 'rollback', ...currentRequest(opts), nextItlSigner: opts.nextItlSigner, nextConfigSigner: opts.nextConfigSigner }, opts, ctx, debug()),
   );
+
+  registerRecover(plan, ctx, debug);
 }

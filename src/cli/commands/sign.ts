@@ -7,6 +7,7 @@ import { readInput, readParsed } from '../inputs';
 import { out, printJson } from '../io';
 import { OpenctlError } from '../../util/errors';
 import { writeFileAtomic } from '../../util/atomic-write';
+import { checkOutputs } from '../../util/output-check';
 import { buildSignedFile, parseFile } from '../../formats';
 import { verifySignature } from '../../crypto/verify';
 import { digest } from '../../crypto/hash';
@@ -21,12 +22,15 @@ export function register(program: Command, ctx: CliContext): void {
       const hash = parseDigest(opts.digest);
       const timestamp = parseTimestamp(opts.timestamp);
       const dnStyle = parseDnStyle(opts.dnStyle);
+      const outputOf = (source: string) => path.join(opts.outDir ?? path.dirname(source), `${path.basename(source)}.sgn`);
+      // Every output is checked before the signer is opened: no run stops with some files signed and others refused.
+      await checkOutputs(files.map(outputOf), { overwrite: Boolean(opts.force) });
       const signer = await resolveSigner(opts, ctx, program.opts<{ debug?: boolean }>().debug ?? false);
       const results: Array<{ source: string; output: string; sha1: string }> = [];
       try {
         for (const source of files) {
           const body = await readInput(source);
-          const output = path.join(opts.outDir ?? path.dirname(source), `${path.basename(source)}.sgn`);
+          const output = outputOf(source);
           const bytes = await buildSignedFile({ body, filename: path.basename(output), signer, hash, timestamp, dnStyle });
           if (!verifySignature(parseFile(bytes, { file: output }), signer.certificate)) {
             throw new OpenctlError(`${output}: the signature just made does not verify; nothing written`);
@@ -54,6 +58,7 @@ export function register(program: Command, ctx: CliContext): void {
         throw new OpenctlError(`${file}: is a ${parsed.kind} file; unsign takes a signed file (.sgn)${parsed.kind === 'encrypted' ? ': use openctl decrypt' : ''}`);
       }
       const output = opts.out ?? defaultUnsignedName(file, '.sgn');
+      await checkOutputs([output], { overwrite: Boolean(opts.force) });
       await writeFileAtomic(output, parsed.body, { overwrite: Boolean(opts.force) });
       if (opts.json) printJson(ctx.io, { file, output, length: parsed.body.length, signer: parsed.header.signer.subject });
       else out(ctx.io, `wrote ${output} (${parsed.body.length} bytes; signed by ${parsed.header.signer.subject}, not verified: use openctl verify)`);

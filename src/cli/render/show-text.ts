@@ -1,5 +1,9 @@
 import type { ElementRow, FileReport, RecordReport } from '../../inspect/report';
 
+/** Said wherever a rollback ITL is shown: what it does to phones is the one thing to know about it. */
+export const ROLLBACK_ITL_NOTE =
+  'This is a ROLLBACK ITL (no TVS and no TFTP certificate): phones that hold it accept any config and any new ITL. Serve it only while moving phones, then replace it.';
+
 const KIND_LABEL = { ctl: 'CTL', itl: 'ITL', signed: 'signed file', encrypted: 'encrypted config' } as const;
 
 function table(rows: ElementRow[]): string[] {
@@ -51,5 +55,6 @@ export function renderShowText(report: FileReport): string {
   if (!v.checked) lines.push(`Signature ${v.reason}.`);
   else if (v.valid) lines.push(kind ? `The ${kind} file was verified successfully.` : `The file was verified successfully.`);
   else lines.push(`The ${kind ?? ''} file signature is INVALID: ${v.reason}.`.replace('  ', ' '));
+  if (report.rollback) lines.push('', ROLLBACK_ITL_NOTE);
   return `${lines.join('\n')}\n`;
 }

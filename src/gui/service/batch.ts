@@ -90,7 +90,7 @@ export class BatchService {
     const started = new Promise<void>((resolve) => events.once('start', () => resolve()));
     let run: Promise<BatchSummary>;
     try {
-      run = batchSign({ source, out: output, signer, digest: request.digest, resume: request.resume ?? false, signal: controller.signal, events });
+      run = batchSign({ source, out: output, signer, digest: request.digest, resume: request.resume ?? false, force: request.overwrite ?? false, signal: controller.signal, events });
     } catch (err) {
       await release();
       throw err;

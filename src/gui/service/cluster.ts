@@ -171,6 +171,8 @@ export async function clusterCtlRecords(draft: ClusterDraft, resolve?: UriResolv
       dns: s.dns || undefined,
       ip: s.ip || undefined,
       certificates: s.certificates.map((c, ci) => ({ role: c.role, cert: keyed(c, `#${si}-${ci}`) })),
+      // The ITL signer (ITLRecovery) is a SAST record of the cluster's CTL, as in CUCM's.
+      itlSigner: s.itlSigner || undefined,
     })),
   };
   const records: DraftRecord[] = [];

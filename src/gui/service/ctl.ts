@@ -161,7 +161,8 @@ export async function signCtl(
       signer,
       hash: draft.hash ?? current?.header.hash ?? 'sha1',
       signerVersion: draft.signerVersion ? { major: 1, minor: draft.signerVersion === '1.1' ? 1 : 0 } : current?.header.signerVersion,
-      filename: path.basename(target),
+      // Phones know the list by its header filename, whatever the saved file is called.
+      filename: 'CTLFile.tlv',
       dnStyle: draft.dnStyle ?? 'comma',
     });
   } finally {

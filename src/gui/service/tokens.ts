@@ -7,7 +7,6 @@
  * log every token out. It holds each logged-in token's state for the same reason, until log-out or removal.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { EventHub } from '../events';
 import type { CertView, DemoState, KeyPairView, LoginResult, TokenView, TokensSnapshot } from '../types';
 import type { Signer } from '../../crypto/signer';
@@ -20,14 +19,14 @@ import { ensureLogin, type PinPrompter } from '../../pkcs11/pin';
 import type { TokenState } from '../../pkcs11/token-state';
 import { openPkcs11Signer, readTokenCertificate } from '../../pkcs11/signer';
 import { TokenWatcher, type TokenEvent } from '../../pkcs11/watch';
-import { DEMO_PIN, DEMO_TOKENS, SOFTHSM_MODULE, provisionDemoTokens } from '../../pkcs11/provision';
+import { DEMO_PIN, DEMO_TOKENS, SOFTHSM_MODULE, defaultDemoDir, demoCliUsage, demoConf, provisionDemoTokens } from '../../pkcs11/provision';
 import { parsePkcs11Uri, type Pkcs11Uri } from '../../pkcs11/uri';
 import { certView } from './certs';
 import type { TokenAccess } from './token-access';
 
 export interface TokenServiceOptions {
   events: EventHub;
-  /** The user's data folder: demo tokens go to `<dataDir>/demo-tokens`. */
+  /** The user's data folder. Demo tokens go to `defaultDemoDir(env)`, the folder `npm run tokens:demo` uses. */
   dataDir: string;
   /** The process environment (SOFTHSM2_CONF is set here when the demo tokens are used). */
   env: NodeJS.ProcessEnv;
@@ -78,8 +77,9 @@ export class TokenService implements TokenAccess {
 
   constructor(private readonly options: TokenServiceOptions) {}
 
+  /** The one demo-token folder, the one `npm run tokens:demo` uses (OPENCTL_DATA_DIR/softhsm, or the data folder). */
   private get demoDir(): string {
-    return path.join(this.options.dataDir, 'demo-tokens');
+    return defaultDemoDir(this.options.env);
   }
 
   /** Run jobs that touch the modules one at a time: listing, log-in and demo set-up never interleave. */
@@ -419,12 +419,13 @@ export class TokenService implements TokenAccess {
 
   async demoState(): Promise<DemoState> {
     const available = realPath(SOFTHSM_MODULE) !== undefined;
-    const provisioned = fs.existsSync(path.join(this.demoDir, 'softhsm2.conf'));
+    const provisioned = fs.existsSync(demoConf(this.demoDir));
     return {
       available,
       provisioned,
       active: this.demoActive,
       dir: provisioned || this.demoActive ? this.demoDir : undefined,
+      cli: provisioned || this.demoActive ? demoCliUsage(this.demoDir) : undefined,
       tokens: this.demoActive ? DEMO_TOKENS.map((t) => ({ label: t.label, pin: DEMO_PIN })) : undefined,
       problem: available ? undefined : `SoftHSM is not installed (${SOFTHSM_MODULE} not found): install softhsm2 to use the demo tokens`,
     };
