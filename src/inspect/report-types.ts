@@ -40,6 +40,8 @@ export interface RecordReport {
 export interface FileReport {
   file: string;
   kind: 'ctl' | 'itl' | 'signed' | 'encrypted';
+  /** A signed firmware container (`.loads`, `.sbn`, `.zz.sgn`: header 1.1, no timestamp). */
+  firmware?: boolean;
   size: number;
   md5: string;
   sha1: string;
@@ -53,8 +55,9 @@ export interface FileReport {
     modulusBits?: number;
     signatureLength: number;
     filename: string;
-    timestamp: number;
-    timestampIso: string;
+    /** Absent in firmware containers (header 1.1), which carry no timestamp. */
+    timestamp?: number;
+    timestampIso?: string;
     encryption?: {
       ivLength: number;
       padCount: number;
