@@ -73,3 +73,26 @@ export interface FileReport {
   body?: { length: number; sha1: string };
   verdict: { checked: boolean; valid?: boolean; reason: string; signerRecord?: number };
 }
+
+/**
+ * One line per record of a trust list, as the Windows CTL Client lists them: what the record is for, whose
+ * certificate it holds and when that certificate expires (`openctl show --summary`, and `summary` in `--json`).
+ */
+export interface RecordSummary {
+  index: number;
+  role?: number;
+  roleName?: string;
+  /** The certificate subject's CN (the whole subject when it has no CN). */
+  name?: string;
+  dnsName?: string;
+  ipv4?: string;
+  /** What the record holds: a certificate, only its hash (tags 11, 12), nothing (a non-secure stub), or bytes that are not a certificate. */
+  certificate: 'certificate' | 'hash-only' | 'none' | 'unreadable';
+  /** ISO 8601; absent unless the certificate is readable and its date valid. */
+  notAfter?: string;
+  /** Whole days from now to notAfter (negative once expired). */
+  daysLeft?: number;
+  /** expired; soon (within 90 days, as preflight warns); ok. */
+  expiry?: 'expired' | 'soon' | 'ok';
+  signedTheFile: boolean;
+}
