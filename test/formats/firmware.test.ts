@@ -186,6 +186,24 @@ describe('cli: show and verify read firmware containers (issue 10 item 17)', () 
     }
   });
 
+  it('preflight gives firmware no CTL/ITL verdict: left out of a --deploy folder, refused by name (exit 2)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'openctl-fw-pf-'));
+    try {
+      fs.copyFileSync(fixture('jar45sccp.9-4-2SR3-1S.zz.sgn'), path.join(dir, 'jar45sccp.9-4-2SR3-1S.zz.sgn'));
+      fs.copyFileSync(vector('configs', 'SEP001122334455.cnf.xml.sgn'), path.join(dir, 'SEP001122334455.cnf.xml.sgn'));
+      const folder = await runCliCaptured(['preflight', '--phone-has', vector('CTLFile-sha1.tlv'), '--deploy', dir, '--json']);
+      assert.equal(folder.code, 0, folder.stdout + folder.stderr);
+      const names = (JSON.parse(folder.stdout) as { files: Array<{ name: string; verdict: string }> }).files.map((f) => [f.name, f.verdict]);
+      assert.deepEqual(names, [['SEP001122334455.cnf.xml.sgn', 'accepted']]);
+      const named = await runCliCaptured(['preflight', '--phone-has', vector('CTLFile-sha1.tlv'), '--deploy', path.join(dir, 'jar45sccp.9-4-2SR3-1S.zz.sgn')]);
+      assert.equal(named.code, 2);
+      assert.match(named.stderr, /jar45sccp\.9-4-2SR3-1S\.zz\.sgn: a signed firmware container \(header 1\.1\): phones check firmware with Cisco's image-signing key/);
+      assert.equal(named.stderr.trim().split('\n').length, 1);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a fresh container from the independent writer (random body, SHA-256) shows and verifies', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'openctl-fw-'));
     try {
