@@ -14,7 +14,7 @@ import { readVector, vectorCert } from './support/fixtures';
 /**
  * Issue 10, item 17: the firmware containers phones fetch over TFTP (`.loads`, `.sbn`, `.zz.sgn`) are signed files
  * with header version 1.1 and no timestamp. The fixtures are written by an independent writer
- * (test/interop/independent_sgn.py, Python `cryptography`; see test/fixtures/own/firmware/make.sh), never by openctl.
+ * (test/interop/independent_sgn.py: Python and the openssl command line; see test/fixtures/own/firmware/make.sh), never by openctl.
  */
 const DIR = path.join(FIXTURES, 'own', 'firmware');
 const WRITER = path.join(REPO_ROOT, 'test', 'interop', 'independent_sgn.py');

@@ -10,7 +10,7 @@ import { REPO_ROOT, vector } from '../helpers/paths';
 
 /**
  * Issue 10, item 18: the padding count of encrypted configs, at every plaintext size modulo 16, both ways.
- * The independent side (test/interop/independent_enc.py, Python `cryptography`, no openctl code) pads and cuts as
+ * The independent side (test/interop/independent_enc.py: Python and the openssl command line, no openctl code) pads and cuts as
  * the readers in the field do: `body[:-count]`, so a count of 0 decrypts to nothing.
  */
 const INDEPENDENT = path.join(REPO_ROOT, 'test', 'interop', 'independent_enc.py');

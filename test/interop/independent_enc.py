@@ -3,50 +3,37 @@
 # docs/formats.md alone and sharing no code with openctl. It behaves as the readers and writers met in the field do:
 #   - the writer pads the plaintext with 1 to 16 bytes 0x0D (a whole block when it is already a multiple of 16);
 #   - the reader cuts the padding with body[:-count], so that a count of 0 leaves nothing.
-# Uses the `cryptography` package (RSA PKCS#1 v1.5, AES-128-CBC, hashes), never openctl.
+# RSA PKCS#1 v1.5 and AES-128-CBC through the openssl command line (openssl_tools.py), digests from hashlib: Python's
+# standard library and openssl only, as independent_check.py; never openctl.
 #
 #   independent_enc.py encrypt TFTP_PEM DEVICE_CERT_PEM PLAIN...   writes PLAIN.enc.sgn beside each PLAIN
 #     (OLD_ZERO_COUNT=1: count 0 for whole-block plaintexts, as openctl wrote before issue 10, to test old files)
 #   independent_enc.py decrypt DEVICE_KEY_PEM ENC...               one JSON line per file: plaintext (hex) or error
-import json, os, struct, sys
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+import hashlib, json, os, struct, sys
+from openssl_tools import aes_cbc, cert_facts, dn, rsa_decrypt, rsa_encrypt, sign
 
-HASHES = {1: hashes.SHA1, 2: hashes.SHA256, 3: hashes.SHA512}
+HASHES = {1: 'sha1', 2: 'sha256', 3: 'sha512'}
 
 
 def tlv(tag, value):
     return struct.pack('>BH', tag, len(value)) + value
 
 
-def dn(name):
-    return ','.join(a.rfc4514_string() for a in name).encode() + b'\0'
-
-
 def digest(code, data):
-    h = hashes.Hash(HASHES[code]())
-    h.update(data)
-    return h.finalize()
+    return hashlib.new(HASHES[code], data).digest()
 
 
 def encrypt(tftp_pem, device_pem, plain_path, hash_code=1):
-    pem = open(tftp_pem, 'rb').read()
-    cert = x509.load_pem_x509_certificate(pem)
-    key = serialization.load_pem_private_key(pem, None)
-    device = x509.load_pem_x509_certificate(open(device_pem, 'rb').read()).public_key()
+    cert = cert_facts(tftp_pem)
     plain = open(plain_path, 'rb').read()
     aes_key, iv = os.urandom(16), os.urandom(16)
     count = 16 - len(plain) % 16
     if count == 16 and os.environ.get('OLD_ZERO_COUNT') == '1':
         count = 0
-    enc = Cipher(algorithms.AES(aes_key), modes.CBC(iv)).encryptor()
-    body = enc.update(plain + b'\r' * count) + enc.finalize()  # AES-CBC, no padding of its own
-    wrapped = device.encrypt(aes_key, padding.PKCS1v15())
-    serial = cert.serial_number.to_bytes((cert.serial_number.bit_length() + 7) // 8, 'big')
-    siglen = key.key_size // 8
-    before_sig = (tlv(3, tlv(4, dn(cert.subject)) + tlv(5, serial) + tlv(6, dn(cert.issuer)))
+    body = aes_cbc(aes_key, iv, plain + b'\r' * count)
+    wrapped = rsa_encrypt(device_pem, aes_key)
+    siglen = cert['bits'] // 8
+    before_sig = (tlv(3, tlv(4, dn(cert['subject'], 'comma')) + tlv(5, cert['serial']) + tlv(6, dn(cert['issuer'], 'comma')))
                   + tlv(7, tlv(8, bytes([hash_code])) + tlv(9, tlv(10, b'\0') + tlv(11, bytes([[64, 128, 256, 512].index(siglen)])))))
     after_sig = (tlv(14, os.path.basename(plain_path).encode() + b'.enc.sgn\0') + tlv(15, struct.pack('>I', 1700000000))
                  + tlv(16, tlv(17, tlv(18, b'\0') + tlv(19, iv) + tlv(20, struct.pack('>H', count)))
@@ -56,7 +43,7 @@ def encrypt(tftp_pem, device_pem, plain_path, hash_code=1):
     pad = (4 - size % 4) % 4
     head = tlv(1, b'\x02\x00') + tlv(2, struct.pack('>H', size + pad))
     unsigned = head + before_sig + after_sig + b'\x0d' * pad + body
-    signature = key.sign(unsigned, padding.PKCS1v15(), HASHES[hash_code]())
+    signature = sign(tftp_pem, HASHES[hash_code], unsigned)
     cut = len(head) + len(before_sig)
     with open(plain_path + '.enc.sgn', 'wb') as f:
         f.write(unsigned[:cut] + tlv(12, signature) + unsigned[cut:])
@@ -84,10 +71,8 @@ def decrypt(key_pem, path):
             for t2, v2 in elements(value, 0, len(value)):
                 for t3, v3 in elements(v2, 0, len(v2)):
                     found[t3] = v3
-    key = serialization.load_pem_private_key(open(key_pem, 'rb').read(), None)
-    aes_key = key.decrypt(found[25], padding.PKCS1v15())
-    dec = Cipher(algorithms.AES(aes_key), modes.CBC(found[19])).decryptor()
-    padded = dec.update(b[header_length:]) + dec.finalize()
+    aes_key = rsa_decrypt(key_pem, found[25])
+    padded = aes_cbc(aes_key, found[19], b[header_length:], decrypt=True)
     (count,) = struct.unpack('>H', found[20])
     plain = padded[:-count]  # as field readers cut it: a count of 0 leaves nothing
     if digest(found[26][0], plain) != found[27]:
