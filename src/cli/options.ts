@@ -24,6 +24,16 @@ export function parseTimestamp(value: string | undefined): number | undefined {
   return Number(value);
 }
 
+/**
+ * `--timeout MS` of the commands that take tftp:// and http:// URLs (show, verify): the same range as preflight's
+ * and diff's, without loading those commands (a local `show` must start fast).
+ */
+export function parseFetchTimeout(value: string | undefined): number {
+  const n = Number(value ?? '2000');
+  if (!Number.isInteger(n) || n < 1 || n > 600000) throw new OpenctlError(`--timeout must be milliseconds (1 to 600000), not "${value}"`);
+  return n;
+}
+
 export function parseSignerVersion(value: string | undefined): Version | undefined {
   if (value === undefined) return undefined;
   if (value !== '1.0' && value !== '1.1') throw new OpenctlError(`--signer-version must be 1.0 or 1.1, not "${value}"`);

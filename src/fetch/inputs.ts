@@ -44,7 +44,18 @@ export async function readPhoneFile(spec: string, settings: InputSettings = {}):
   return toPhoneFile(path.basename(file), await readInput(file, 'file'), spec);
 }
 
-/** Paths, folders (their deployable files, sorted by name) and URLs, in the order given. */
+/**
+ * Firmware containers (`.loads`, `.sbn`, `.zz.sgn`: header 1.1) are checked by the phone against Cisco's
+ * image-signing key, not against its CTL or ITL: the trust model has no verdict for them.
+ */
+function isFirmware(file: PhoneFile): boolean {
+  return file.parsed?.kind === 'signed' && file.parsed.firmware === true;
+}
+
+/**
+ * Paths, folders (their deployable files, sorted by name) and URLs, in the order given. A folder's firmware
+ * containers are left out; one named on its own is refused with one line.
+ */
 export async function readPhoneFiles(specs: readonly string[], settings: InputSettings = {}): Promise<PhoneFile[]> {
   const out: PhoneFile[] = [];
   for (const spec of specs) {
@@ -53,11 +64,20 @@ export async function readPhoneFiles(specs: readonly string[], settings: InputSe
       const stat = await fs.stat(file).catch(() => undefined);
       if (stat?.isDirectory()) {
         const names = (await fs.readdir(file)).filter((n) => DEPLOYABLE.test(n) && !n.startsWith('.')).sort();
-        for (const n of names) out.push(toPhoneFile(n, await readInput(path.join(file, n), 'file'), path.join(spec, n)));
+        for (const n of names) {
+          const phoneFile = toPhoneFile(n, await readInput(path.join(file, n), 'file'), path.join(spec, n));
+          if (!isFirmware(phoneFile)) out.push(phoneFile);
+        }
         continue;
       }
     }
-    out.push(await readPhoneFile(spec, settings));
+    const phoneFile = await readPhoneFile(spec, settings);
+    if (isFirmware(phoneFile)) {
+      throw new OpenctlError(
+        `${spec}: a signed firmware container (header 1.1): phones check firmware with Cisco's image-signing key, not against their CTL or ITL, so there is no verdict to give (openctl verify --cert checks its signature)`,
+      );
+    }
+    out.push(phoneFile);
   }
   return out;
 }

@@ -5,13 +5,16 @@ import { formatVersion } from './values';
 
 export type ContainerKind = 'trust-list' | 'signed' | 'encrypted';
 
-/** Header version tells the container: 1.2 trust list, 1.0 signed file, 2.0 encrypted config. */
+/**
+ * Header version tells the container: 1.2 trust list, 1.0 signed file, 1.1 signed firmware container (`.loads`,
+ * `.sbn`, `.zz.sgn`: a signed file without a timestamp), 2.0 encrypted config.
+ */
 export function containerKind(header: FileHeader): ContainerKind {
   const { major, minor } = header.version;
   if (major === 1 && minor === 2) return 'trust-list';
-  if (major === 1 && minor === 0) return 'signed';
+  if (major === 1 && (minor === 0 || minor === 1)) return 'signed';
   if (major === 2 && minor === 0) return 'encrypted';
-  throw new FormatError(`unsupported header version ${formatVersion(header.version)} (expected 1.2, 1.0 or 2.0)`, 3);
+  throw new FormatError(`unsupported header version ${formatVersion(header.version)} (expected 1.2, 1.0, 1.1 or 2.0)`, 3);
 }
 
 /**

@@ -9,7 +9,11 @@ import { nowSeconds, signFile } from './signing';
 import { container, leaf } from './tlv';
 import { uintElement } from './values';
 
-/** The phone pads the plaintext with carriage returns, not PKCS#7: the count goes in header tag 20. */
+/**
+ * The phone pads the plaintext with carriage returns, not PKCS#7: the count goes in header tag 20. Always 1 to 16
+ * bytes, a whole block when the plaintext is already a multiple of 16: readers in the field cut the plaintext with
+ * `body[:-count]`, which a count of 0 turns into nothing (the independent writer pads the same way).
+ */
 const PAD_BYTE = 0x0d;
 const AES_BLOCK = 16;
 const KEY_ALGORITHM_AES = 1;
@@ -40,7 +44,7 @@ export async function buildEncryptedConfig(options: BuildEncryptedConfigOptions)
   if (device.keyAlgorithm !== 'RSA') {
     throw new OpenctlError(`the device certificate ${device.subject} holds an ${device.keyAlgorithm} key: configs are encrypted for RSA keys only`);
   }
-  const padCount = (AES_BLOCK - (options.plaintext.length % AES_BLOCK)) % AES_BLOCK;
+  const padCount = padCountFor(options.plaintext.length);
   const padded = Buffer.concat([options.plaintext, Buffer.alloc(padCount, PAD_BYTE)]);
   const cipher = createCipheriv('aes-128-cbc', aesKey, iv).setAutoPadding(false);
   const ciphertext = Buffer.concat([cipher.update(padded), cipher.final()]);
@@ -74,7 +78,15 @@ export async function buildEncryptedConfig(options: BuildEncryptedConfigOptions)
   );
 }
 
-/** Decrypt with the phone's private key and check the plaintext digest (tag 27). */
+/** How many 0x0D bytes to append: 1..16, never 0 (see PAD_BYTE). */
+export function padCountFor(plaintextLength: number): number {
+  return AES_BLOCK - (plaintextLength % AES_BLOCK);
+}
+
+/**
+ * Decrypt with the phone's private key and check the plaintext digest (tag 27). Any count from 0 to the body's length
+ * is read as written: files written by earlier openctl builds say 0 for whole-block plaintexts, and the digest decides.
+ */
 export function decryptConfig(parsed: EncryptedConfig, deviceKey: KeyObject): Buffer {
   const info = parsed.header.encryption;
   if (!info) throw new OpenctlError(`${parsed.header.filename}: no encryption info (tag 16)`);

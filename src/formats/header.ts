@@ -1,6 +1,6 @@
 import { hashFromCode } from '../crypto/hash';
 import { FormatError } from '../util/errors';
-import type { Element, EncryptionInfo, FileHeader, SignerId } from './model';
+import type { Element, EncryptionInfo, FileHeader, SignerId, Version } from './model';
 import { HEADER_CONTAINERS, findTag, readElement, elementEnd, type Bound } from './tlv';
 import { readBytes, readFixed, readRequiredString, readUInt, readVersion } from './values';
 
@@ -117,12 +117,22 @@ function interpretHeader(elements: Element[]): FileHeader {
     signature,
     signatureElement: { offset: signatureElement.offset, length: 3 + signature.length },
     filename: readRequiredString(required(top, HeaderTag.FILENAME, 'filename', headerEnd), 'filename'),
-    timestamp: readUInt(required(top, HeaderTag.TIMESTAMP, 'timestamp', headerEnd), 'timestamp', 4),
     elements,
   };
+  const timestampElement = findTag(top, HeaderTag.TIMESTAMP);
+  if (timestampElement) header.timestamp = readUInt(timestampElement, 'timestamp', 4);
+  else if (!isFirmwareVersion(version)) required(top, HeaderTag.TIMESTAMP, 'timestamp', headerEnd);
   if (signerVersionElement) header.signerVersion = readVersion(signerVersionElement, 'signer version');
   if (findTag(top, HeaderTag.ENCRYPTION_INFO)) header.encryption = readEncryption(top, headerEnd);
   return header;
+}
+
+/**
+ * Header 1.1: the firmware containers phones fetch over TFTP (`.loads`, `.sbn`, `.zz.sgn`), signed files whose
+ * header carries no timestamp. Every other kind must have one.
+ */
+export function isFirmwareVersion(version: Version): boolean {
+  return version.major === 1 && version.minor === 1;
 }
 
 function readHash(element: Element) {

@@ -58,7 +58,8 @@ export interface FileHeader {
   /** Where the tag-12 element starts and how long it is (3 + value length): the bytes the signature does not cover. */
   signatureElement: { offset: number; length: number };
   filename: string; // tag 14
-  timestamp: number; // tag 15, Unix seconds
+  /** Tag 15, Unix seconds. Absent only in firmware containers (header 1.1, `.loads`/`.sbn`/`.zz.sgn`). */
+  timestamp?: number;
   encryption?: EncryptionInfo; // tags 16..27 (encrypted configs)
   /** Every header element as read, in file order, unknown tags and padding included. */
   elements: Element[];
@@ -83,6 +84,9 @@ export interface TrustRecord {
   elements: Element[];
 }
 
+/** Trust lists and encrypted configs always carry a timestamp: the parser refuses them without one. */
+export type TimestampedHeader = FileHeader & { timestamp: number };
+
 interface ParsedBase {
   header: FileHeader;
   /** The file's bytes exactly as read. */
@@ -91,17 +95,21 @@ interface ParsedBase {
 
 export interface TrustList extends ParsedBase {
   kind: TrustListKind;
+  header: TimestampedHeader;
   records: TrustRecord[];
 }
 
 export interface SignedFile extends ParsedBase {
   kind: 'signed';
+  /** A firmware container (header 1.1, no timestamp) rather than a signed config (header 1.0). */
+  firmware?: boolean;
   /** The signed file's payload: the bytes after the header. */
   body: Buffer;
 }
 
 export interface EncryptedConfig extends ParsedBase {
   kind: 'encrypted';
+  header: TimestampedHeader;
   /** AES-CBC ciphertext: the bytes after the header. */
   ciphertext: Buffer;
 }

@@ -1,7 +1,7 @@
 import { FormatError } from '../util/errors';
 import { containerKind, trustListKind } from './detect';
-import { parseHeader } from './header';
-import type { FileHeader, ParsedFile, TrustList, TrustListKind } from './model';
+import { isFirmwareVersion, parseHeader } from './header';
+import type { FileHeader, ParsedFile, TimestampedHeader, TrustList, TrustListKind } from './model';
 import { parseRecords } from './records';
 import { formatVersion } from './values';
 
@@ -35,13 +35,19 @@ function fromHeader(bytes: Buffer, header: FileHeader, options: ParseOptions): P
   const body = bytes.subarray(header.headerLength);
   switch (containerKind(header)) {
     case 'trust-list':
-      return { kind: trustListKind(header, options.kind, options.file), header, bytes, records: parseRecords(bytes, header.headerLength) };
+      return { kind: trustListKind(header, options.kind, options.file), header: timestamped(header), bytes, records: parseRecords(bytes, header.headerLength) };
     case 'signed':
-      return { kind: 'signed', header, bytes, body };
+      return isFirmwareVersion(header.version) ? { kind: 'signed', firmware: true, header, bytes, body } : { kind: 'signed', header, bytes, body };
     case 'encrypted':
       if (!header.encryption) throw new FormatError('encrypted config (header 2.0) without encryption info (tag 16)', header.headerLength);
-      return { kind: 'encrypted', header, bytes, ciphertext: body };
+      return { kind: 'encrypted', header: timestamped(header), bytes, ciphertext: body };
   }
+}
+
+/** parseHeader lets only firmware containers (header 1.1) go without a timestamp; this says so to the types. */
+function timestamped(header: FileHeader): TimestampedHeader {
+  if (header.timestamp === undefined) throw new FormatError('missing timestamp (tag 15)', header.headerLength);
+  return header as TimestampedHeader;
 }
 
 function withFile<T>(file: string | undefined, parse: () => T): T {

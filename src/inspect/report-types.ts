@@ -40,6 +40,8 @@ export interface RecordReport {
 export interface FileReport {
   file: string;
   kind: 'ctl' | 'itl' | 'signed' | 'encrypted';
+  /** A signed firmware container (`.loads`, `.sbn`, `.zz.sgn`: header 1.1, no timestamp). */
+  firmware?: boolean;
   size: number;
   md5: string;
   sha1: string;
@@ -53,8 +55,9 @@ export interface FileReport {
     modulusBits?: number;
     signatureLength: number;
     filename: string;
-    timestamp: number;
-    timestampIso: string;
+    /** Absent in firmware containers (header 1.1), which carry no timestamp. */
+    timestamp?: number;
+    timestampIso?: string;
     encryption?: {
       ivLength: number;
       padCount: number;
@@ -71,4 +74,27 @@ export interface FileReport {
   rollback?: boolean;
   body?: { length: number; sha1: string };
   verdict: { checked: boolean; valid?: boolean; reason: string; signerRecord?: number };
+}
+
+/**
+ * One line per record of a trust list, as the Windows CTL Client lists them: what the record is for, whose
+ * certificate it holds and when that certificate expires (`openctl show --summary`, and `summary` in `--json`).
+ */
+export interface RecordSummary {
+  index: number;
+  role?: number;
+  roleName?: string;
+  /** The certificate subject's CN (the whole subject when it has no CN). */
+  name?: string;
+  dnsName?: string;
+  ipv4?: string;
+  /** What the record holds: a certificate, only its hash (tags 11, 12), nothing (a non-secure stub), or bytes that are not a certificate. */
+  certificate: 'certificate' | 'hash-only' | 'none' | 'unreadable';
+  /** ISO 8601; absent unless the certificate is readable and its date valid. */
+  notAfter?: string;
+  /** Whole days from now to notAfter (negative once expired). */
+  daysLeft?: number;
+  /** expired; soon (within 90 days, as preflight warns); ok. */
+  expiry?: 'expired' | 'soon' | 'ok';
+  signedTheFile: boolean;
 }

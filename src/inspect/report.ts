@@ -161,7 +161,7 @@ export function buildReport(file: string, parsed: ParsedFile, verdict: Verdict |
       signatureLength: h.signature.length,
       filename: h.filename,
       timestamp: h.timestamp,
-      timestampIso: new Date(h.timestamp * 1000).toISOString(),
+      timestampIso: h.timestamp === undefined ? undefined : new Date(h.timestamp * 1000).toISOString(),
       encryption: h.encryption && {
         ivLength: h.encryption.iv.length,
         padCount: h.encryption.padCount,
@@ -186,6 +186,7 @@ export function buildReport(file: string, parsed: ParsedFile, verdict: Verdict |
     report.records = parsed.records.map((r, i) => recordReport(r, i + 1, signerIndex));
     if (parsed.kind === 'itl') report.rollback = isRollbackItl(parsed);
   } else if (parsed.kind === 'signed') {
+    if (parsed.firmware) report.firmware = true;
     report.body = { length: parsed.body.length, sha1: sha1Hex(parsed.body) };
   } else if (parsed.kind === 'encrypted') {
     report.body = { length: parsed.ciphertext.length, sha1: sha1Hex(parsed.ciphertext) };

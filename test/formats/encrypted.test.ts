@@ -69,7 +69,7 @@ describe('formats: encrypted configs', () => {
       const plaintext = Buffer.alloc(size, 'x');
       const bytes = await buildEncryptedConfig({ plaintext, filename: 'SEPAABBCCDDEEFF.cnf.xml.enc.sgn', signer: tftp, deviceCertificate: vectorCert('device-lsc.pem') });
       const parsed = parseFile(bytes) as EncryptedConfig;
-      assert.equal(parsed.header.encryption!.padCount, (16 - (size % 16)) % 16);
+      assert.equal(parsed.header.encryption!.padCount, 16 - (size % 16), "1 to 16 pad bytes, a whole block for multiples of 16 (issue 10 item 18)");
       assert.equal(parsed.ciphertext.length % 16, 0);
       assert.ok(decryptConfig(parsed, deviceKey()).equals(plaintext));
       assert.ok(nodeVerifies(parsed, vectorCert('ccm-tftp.pem')));

@@ -26,7 +26,7 @@ describe('formats: interop vectors against the reference dumps', () => {
         assert.equal(DIGEST_NAME[h.hash], dump.digest);
         assert.equal(h.signature.length, dump.signatureLength);
         assert.equal(h.filename, dump.filename);
-        assert.equal(utc(h.timestamp), dump.timestampUtc);
+        assert.equal(utc(h.timestamp!), dump.timestampUtc);
         assert.equal(h.signatureAlgorithm, 0);
       });
 

@@ -77,7 +77,7 @@ function Report({ report }: { report: FileReport }) {
           <dt>Header filename</dt>
           <dd class="mono">{h.filename}</dd>
           <dt>Timestamp</dt>
-          <dd>{h.timestampIso}</dd>
+          <dd>{h.timestampIso ?? 'none (firmware container, header 1.1)'}</dd>
           {report.records && (
             <>
               <dt>Records</dt>

@@ -2,12 +2,15 @@ import type { ParsedFile, TrustList } from '../../formats/model';
 import { TFTP_CAPABLE_ROLES } from '../../formats/model';
 import { verifyAgainstTrustLists, verifySignature, verifyTrustListSelf, type Verdict } from '../../crypto/verify';
 import { readCertificates } from '../../crypto/certificate';
-import { readInput, readTrustList } from '../inputs';
+import { readInput, readTrustListSpec, type UrlSettings } from '../inputs';
 import { OpenctlError } from '../../util/errors';
 
 export interface VerifySources {
   cert?: string;
+  /** Paths or tftp:// / http:// URLs of CTLs and ITLs. */
   trust?: string[];
+  /** How URLs among the sources are fetched. */
+  url?: UrlSettings;
 }
 
 /**
@@ -29,7 +32,7 @@ export async function verdictFor(parsed: ParsedFile, sources: VerifySources): Pr
   }
   if (sources.trust && sources.trust.length > 0) {
     const lists: TrustList[] = [];
-    for (const file of sources.trust) lists.push(await readTrustList(file));
+    for (const file of sources.trust) lists.push(await readTrustListSpec(file, sources.url));
     const roles = parsed.kind === 'ctl' || parsed.kind === 'itl' ? undefined : TFTP_CAPABLE_ROLES;
     return verifyAgainstTrustLists(parsed, lists, roles);
   }

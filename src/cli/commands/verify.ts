@@ -1,25 +1,27 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
-import { readParsed, parseKindOption } from '../inputs';
+import { readParsedSpec, parseKindOption } from '../inputs';
 import { printJson, out, log } from '../io';
 import { warningsFor } from '../../trust/warnings';
 import { ExitCode, OpenctlError } from '../../util/errors';
 import { verdictFor } from './verify-common';
-import { collect } from '../options';
+import { collect, parseFetchTimeout } from '../options';
 import { roleName } from '../../formats';
 
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('verify')
     .description('check a file\'s signature: a CTL/ITL against its own signer record, a signed file against --cert or --trust')
-    .argument('<file>', 'CTL, ITL, .sgn or .enc.sgn')
+    .argument('<file>', 'CTL, ITL, .sgn, .enc.sgn or firmware (.loads, .sbn, .zz.sgn): path or tftp:// / http:// URL')
     .option('--cert <cert>', 'the certificate expected to have signed the file (PEM, DER or PKCS#7)')
-    .option('--trust <list>', 'a CTL or ITL whose TFTP-capable records may have signed the file (repeatable)', collect, [])
+    .option('--trust <list>', 'a CTL or ITL whose TFTP-capable records may have signed the file (path or URL; repeatable)', collect, [])
     .option('--kind <kind>', 'ctl or itl: override the detection by header filename')
+    .option('--timeout <ms>', 'per-packet timeout for URL inputs', '2000')
     .option('--json', 'print the verdict as JSON (schema: docs/json.md#verify)')
-    .action(async (file: string, opts: { cert?: string; trust: string[]; kind?: string; json?: boolean }) => {
-      const parsed = await readParsed(file, parseKindOption(opts.kind));
-      const verdict = await verdictFor(parsed, { cert: opts.cert, trust: opts.trust });
+    .action(async (file: string, opts: { cert?: string; trust: string[]; kind?: string; timeout?: string; json?: boolean }) => {
+      const url = { timeoutMs: parseFetchTimeout(opts.timeout), signal: ctx.signal };
+      const parsed = await readParsedSpec(file, parseKindOption(opts.kind), url);
+      const verdict = await verdictFor(parsed, { cert: opts.cert, trust: opts.trust, url });
       if (!verdict) {
         throw new OpenctlError(`${file}: a ${parsed.kind} file is verified against --cert CERT or --trust CTL_OR_ITL`);
       }

@@ -32,7 +32,7 @@ function recordLines(kind: 'CTL' | 'ITL', record: RecordReport): string[] {
 export function renderShowText(report: FileReport): string {
   const kind = report.kind === 'ctl' ? 'CTL' : report.kind === 'itl' ? 'ITL' : undefined;
   const lines = [
-    `File: ${report.file} (${KIND_LABEL[report.kind]})`,
+    `File: ${report.file} (${report.firmware ? 'signed firmware container, no timestamp' : KIND_LABEL[report.kind]})`,
     `The checksum value of the file:`,
     `${report.md5}(MD5)`,
     `${report.sha1}(SHA1)`,
