@@ -59,6 +59,13 @@ export async function runCli(argv: string[], io: CliIO = processIO(), signal?: A
   return exitCode;
 }
 
+/**
+ * After Ctrl-C or SIGTERM a command has this long to stop on its own (a batch commits its open group, writes its
+ * journal); then the process ends anyway, so that a command stuck in I/O (a dead NFS server, a peer that never
+ * answers) always ends. Outputs are written to a temp file and renamed: ending here leaves nothing half-written.
+ */
+export const INTERRUPT_GRACE_MS = 3000;
+
 /** The `bin/openctl.js` entry: wires signals, runs, exits. */
 export function runFromProcess(): void {
   const controller = new AbortController();
@@ -67,6 +74,10 @@ export function runFromProcess(): void {
     interrupts += 1;
     if (interrupts > 1) process.exit(ExitCode.Interrupted); // a second Ctrl-C does not wait
     controller.abort(new Error(name));
+    setTimeout(() => {
+      process.stderr.write(`openctl: interrupted (${name}); stopped without waiting for the current operation\n`);
+      process.exit(ExitCode.Interrupted);
+    }, INTERRUPT_GRACE_MS).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
