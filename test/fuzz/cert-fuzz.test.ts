@@ -32,8 +32,8 @@ describe('fuzz: mutated certificates inside trust lists never make show, verify,
     const [first] = certificateRanges(original);
     assert.ok(first.timeDigits.length >= 26, 'found both validity times');
     const bytes = Buffer.from(original);
-    bytes[first.timeDigits[2]] ^= 0x08; // month "01".."12" -> an impossible month
-    const file = path.join(dir, 'bad-month.tlv');
+    bytes[first.timeDigits[13]] ^= 0x40; // notAfter's first year digit: '2' -> 'r'
+    const file = path.join(dir, 'bad-year.tlv');
     fs.writeFileSync(file, bytes);
     for (const args of [['verify', file], ['preflight', '--deploy', file], ['diff', vector('CTLFile-sha1.tlv'), file]]) {
       const r = await runCliCaptured(args);
