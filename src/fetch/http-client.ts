@@ -1,3 +1,4 @@
+import { safeText } from '../util/safe-text';
 import * as http from 'node:http';
 import { MAX_DOWNLOAD_BYTES } from './tftp-client';
 
@@ -42,7 +43,7 @@ export function httpGet(host: string, filePath: string, options: HttpGetOptions 
       if (status !== 200) {
         res.resume();
         if (status === 404) fail(new HttpFetchError(`${name}: HTTP 404 (not found)`, 'not-found', status));
-        else fail(new HttpFetchError(`${name}: HTTP ${status}${res.statusMessage ? ` (${res.statusMessage})` : ''}`, 'server-error', status));
+        else fail(new HttpFetchError(`${name}: HTTP ${status}${res.statusMessage ? ` (${safeText(res.statusMessage, 200)})` : ''}`, 'server-error', status));
         return;
       }
       const chunks: Buffer[] = [];

@@ -1,3 +1,4 @@
+import { safeText } from '../util/safe-text';
 import * as dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { lookup } from 'node:dns/promises';
@@ -145,7 +146,7 @@ export async function tftpGet(host: string, filename: string, options: TftpGetOp
       switch (packet.op) {
         case Opcode.ERROR: {
           const kind = packet.code === TftpErrorCode.FILE_NOT_FOUND ? 'not-found' : 'server-error';
-          const text = packet.message ? `: ${packet.message}` : '';
+          const text = packet.message ? `: ${safeText(packet.message, 200)}` : ''; // the server's words: untrusted
           finish(new TftpError(`${filename}: TFTP error ${packet.code} (${tftpErrorName(packet.code)})${text}`, kind, packet.code));
           return;
         }

@@ -1,3 +1,4 @@
+import { MAX_LINE_CHARS, safeText } from '../../util/safe-text';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
@@ -219,7 +220,7 @@ function progressBar(io: CliIO, events: BatchEvents): () => void {
   events.on('end', (s) => {
     if (started) bar.update(s.alreadyDone + s.signed + s.kept + s.failed, { failed: s.failed, etaText: '0s', totalText: String(total ?? s.total) });
   });
-  events.on('warning', (message) => io.stderr.write(`\nopenctl: warning: ${message}\n`));
+  events.on('warning', (message) => io.stderr.write(`\nopenctl: warning: ${safeText(message, MAX_LINE_CHARS)}\n`));
   return () => {
     if (started) bar.stop();
   };

@@ -1,4 +1,5 @@
 import type { ElementRow, FileReport, RecordReport } from '../../inspect/report';
+import { joinSafeLines, safeText } from '../../util/safe-text';
 
 const KIND_LABEL = { ctl: 'CTL', itl: 'ITL', signed: 'signed file', encrypted: 'encrypted config' } as const;
 
@@ -7,7 +8,7 @@ function table(rows: ElementRow[]): string[] {
   for (const r of rows) {
     const name = `${'  '.repeat(r.depth)}${r.name}`;
     lines.push(
-      `${String(r.offset).padEnd(7)}  ${String(r.tag).padEnd(3)}  ${name.padEnd(24)}  ${String(r.length).padEnd(6)}  ${r.value ?? ''}`.trimEnd(),
+      `${String(r.offset).padEnd(7)}  ${String(r.tag).padEnd(3)}  ${name.padEnd(24)}  ${String(r.length).padEnd(6)}  ${safeText(r.value ?? '')}`.trimEnd(),
     );
   }
   return lines;
@@ -51,5 +52,5 @@ export function renderShowText(report: FileReport): string {
   if (!v.checked) lines.push(`Signature ${v.reason}.`);
   else if (v.valid) lines.push(kind ? `The ${kind} file was verified successfully.` : `The file was verified successfully.`);
   else lines.push(`The ${kind ?? ''} file signature is INVALID: ${v.reason}.`.replace('  ', ' '));
-  return `${lines.join('\n')}\n`;
+  return `${joinSafeLines(lines)}\n`;
 }
