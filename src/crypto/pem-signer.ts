@@ -91,6 +91,8 @@ export async function loadPemKeyAndCert(keyFile: string, certFile: string): Prom
   } catch {
     throw new OpenctlError(`${certFile}: not a certificate (PEM or DER expected)`);
   }
+  // Named by the certificate file: that is the file to fix (or the other half of the pair).
+  if (!new X509Certificate(certificate).checkPrivateKey(key)) throw new OpenctlError(`${certFile}: the certificate does not belong to the private key ${keyFile}`);
   return new PemSigner(certificate, key, `pem:${keyFile}`);
 }
 

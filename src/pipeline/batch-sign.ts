@@ -22,6 +22,7 @@ import { ProgressMeter } from './progress';
 import type { FileResult, FileTask } from './protocol';
 import { acquireLock, statePaths, type StatePaths } from './state-files';
 import { checkSignerTrusted } from './trust-check';
+import { signerExpiryWarning } from '../trust/warnings';
 import { countFiles, walkFileBatches, type WalkOptions } from './walk';
 import { WorkerPool } from './worker-pool';
 import { SignedFileTemplate } from './signed-template';
@@ -113,6 +114,8 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
 
   const fingerprint = fingerprintOf(backend.certificate);
   const signerInfo = certificateInfo(backend.certificate);
+  const expiry = signerExpiryWarning(Buffer.from(backend.certificate), new Date(started));
+  if (expiry) events.emit('warning', expiry.message);
   if (options.trust?.length) {
     const check = await checkSignerTrusted(backend.certificate, options.trust);
     for (const file of check.notIn) events.emit('warning', `${file} does not list the signer: phones holding only it would reject the files`);
