@@ -4,6 +4,7 @@ import type { CliContext } from './context';
 import { ExitCode, OpenctlError } from '../util/errors';
 import { modulesFor } from './commands';
 import { MAX_LINE_CHARS, safeText } from '../util/safe-text';
+import { redactPinValue } from '../pkcs11/uri';
 
 const VERSION: string = (require('../../../package.json') as { version: string }).version;
 
@@ -48,12 +49,12 @@ export async function runCli(argv: string[], io: CliIO = processIO(), signal?: A
       return err.exitCode === 0 ? ExitCode.Ok : ExitCode.BadInput;
     }
     if (err instanceof OpenctlError) {
-      log(io, `openctl: ${safeText(err.message, MAX_LINE_CHARS)}`);
+      log(io, `openctl: ${safeText(redactPinValue(err.message), MAX_LINE_CHARS)}`);
       if (debug && err.stack) log(io, err.stack);
       return err.exitCode;
     }
     const message = err instanceof Error ? err.message : String(err);
-    log(io, `openctl: internal error: ${safeText(message, MAX_LINE_CHARS)}${debug ? '' : ' (run with --debug for details)'}`);
+    log(io, `openctl: internal error: ${safeText(redactPinValue(message), MAX_LINE_CHARS)}${debug ? '' : ' (run with --debug for details)'}`);
     if (debug && err instanceof Error && err.stack) log(io, err.stack);
     return EXIT_INTERNAL;
   }
