@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { GuiService } from '../../src/gui/service';
 import { createSoftHsm, type SoftHsmFixture } from '../helpers/softhsm';
 
-describe('gui: logging in to a token that is already logged in (real SoftHSM token)', function () {
+describe('gui token service: a second log-in, a half-deleted token (real SoftHSM tokens)', function () {
   this.timeout(120_000);
   let hsm: SoftHsmFixture;
   let service: GuiService;
@@ -40,5 +40,25 @@ describe('gui: logging in to a token that is already logged in (real SoftHSM tok
     await service.logout({ tokenId: token.id });
     const wrongAfter = await service.login({ tokenId: token.id, pin: 'definitely-wrong' });
     assert.equal(wrongAfter.loggedIn, false, wrongAfter.message);
+  });
+
+  it('a token folder left behind by a delete cut short (lock files only) is not listed and raises no problem', async () => {
+    const conf = fs.readFileSync(hsm.conf, 'utf8');
+    const tokenDir = /directories\.tokendir\s*=\s*(.*)/.exec(conf)![1].trim();
+    const leftover = path.join(tokenDir, 'cut-short-delete');
+    fs.mkdirSync(leftover);
+    fs.writeFileSync(path.join(leftover, 'token.lock'), '');
+    fs.writeFileSync(path.join(leftover, '3f1c.lock'), '');
+    try {
+      // The watcher re-reads the module; several snapshots, so that at least one is taken after the folder appeared.
+      for (let i = 0; i < 3; i += 1) {
+        const snapshot = await service.listTokens();
+        assert.equal(snapshot.problem, undefined);
+        assert.deepEqual(snapshot.tokens.map((t) => t.label), ['eToken-L']);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    } finally {
+      fs.rmSync(leftover, { recursive: true, force: true });
+    }
   });
 });
