@@ -47,7 +47,14 @@ export function readPinSource(source: string, cwd = process.cwd()): string {
     throw new OpenctlError(`pin-source "${source}": only file: PIN sources are supported`);
   } else file = source;
   file = path.resolve(cwd, file);
-  const text = readTextInputSync(file, { what: 'PIN file', maxBytes: MAX_PIN_FILE_BYTES, exitCode: ExitCode.Token });
+  let text: string;
+  try {
+    text = readTextInputSync(file, { what: 'PIN file', maxBytes: MAX_PIN_FILE_BYTES, exitCode: ExitCode.Token });
+  } catch (err) {
+    // A missing or unreadable PIN file is a token problem (exit 3); a FIFO or device named as one is bad usage (2).
+    if (err instanceof OpenctlError && err.exitCode === ExitCode.Token) throw new TokenError(err.message);
+    throw err;
+  }
   const pin = text.replace(/\r?\n$/, '');
   if (pin.length === 0) throw new TokenError(`${file}: the PIN file is empty`);
   return pin;

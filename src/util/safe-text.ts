@@ -14,12 +14,15 @@ const UNSAFE_IN_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u
 
 /** The longest a single untrusted value is shown (a DN, a filename, a server message). */
 export const MAX_VALUE_CHARS = 512;
-/** The longest line openctl prints (a line holds a few values and openctl's own words). */
+/** The longest line of a text layout or an error (a line holds a few values and openctl's own words). */
 export const MAX_LINE_CHARS = 4096;
 
+/**
+ * `\u001b` rather than `\x1b`: the same escape is valid inside a JSON string, so a line of JSON printed through
+ * `out` (JSON.stringify leaves DEL, C1 controls and bidi characters raw) stays valid JSON with the same value.
+ */
 function escapeChar(ch: string): string {
-  const code = ch.codePointAt(0)!;
-  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  return `\\u${ch.codePointAt(0)!.toString(16).padStart(4, '0')}`;
 }
 
 function cap(text: string, max: number): string {
@@ -31,10 +34,12 @@ export function safeText(text: string, max = MAX_VALUE_CHARS): string {
   return cap(text.replace(UNSAFE, escapeChar), max);
 }
 
-/** Text of openctl's own layout (may hold several lines): controls other than newline and tab escaped, each line capped. */
+/**
+ * Text of openctl's own layout (may hold several lines, or be JSON): controls other than newline and tab escaped.
+ * Not capped here (a cap would break a JSON document); values are capped where they are put into lines.
+ */
 export function safeLines(text: string): string {
-  const escaped = text.replace(UNSAFE_IN_LINES, escapeChar);
-  return escaped.includes('\n') ? escaped.split('\n').map((l) => cap(l, MAX_LINE_CHARS)).join('\n') : cap(escaped, MAX_LINE_CHARS);
+  return text.replace(UNSAFE_IN_LINES, escapeChar);
 }
 
 /**

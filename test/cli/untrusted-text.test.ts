@@ -51,7 +51,7 @@ describe('untrusted text never drives the terminal (names, filenames, server mes
     assert.ok(!lines.includes(FORGED), 'no line of its own says "verified successfully"');
     assert.match(lines[lines.length - 1], /^The CTL file signature is INVALID/, 'the real verdict is the last line');
     // The name is still shown, escaped on its line: an admin sees what the file holds.
-    assert.ok(lines.some((l) => l.includes('SUBJECTNAME') && l.includes('CN=B\\x0a\\x0aThe CTL file was verified successfully.\\x0a\\x1b[8m')), r.stdout);
+    assert.ok(lines.some((l) => l.includes('SUBJECTNAME') && l.includes('CN=B\\u000a\\u000aThe CTL file was verified successfully.\\u000a\\u001b[8m')), r.stdout);
   });
 
   it('verify, diff and preflight print the same name escaped', async () => {
@@ -79,7 +79,7 @@ describe('untrusted text never drives the terminal (names, filenames, server mes
       const all = r.stdout + r.stderr;
       assertNoControls(all, 'fetch output');
       assert.ok(!all.split('\n').includes(FORGED));
-      assert.match(all, /nope\\x0aThe CTL file/);
+      assert.match(all, /nope\\u000aThe CTL file/);
       assert.ok(all.length < 4000, `capped: ${all.length} characters`);
     } finally {
       server.close();
@@ -87,8 +87,11 @@ describe('untrusted text never drives the terminal (names, filenames, server mes
   });
 
   it('safeText escapes every control and format character and caps the length; safeLines keeps the layout', () => {
-    assert.equal(safeText(`a\nb${ESC}[0m\u0085\u202e`), 'a\\x0ab\\x1b[0m\\x85\\u202e');
+    assert.equal(safeText(`a\nb${ESC}[0m\u0085\u202e`), 'a\\u000ab\\u001b[0m\\u0085\\u202e');
     assert.equal(safeText('x'.repeat(MAX_VALUE_CHARS + 3)), `${'x'.repeat(MAX_VALUE_CHARS)}…(3 more characters)`);
-    assert.equal(safeLines(`one\n\ttwo\r${ESC}[K`), 'one\n\ttwo\\x0d\\x1b[K');
+    assert.equal(safeLines(`one\n\ttwo\r${ESC}[K`), 'one\n\ttwo\\u000d\\u001b[K');
+    // Escaped the JSON way: a JSON line printed through out() stays JSON, with the same value.
+    const json = JSON.stringify({ name: `a\u007f\u0085\u202eb` });
+    assert.deepEqual(JSON.parse(safeLines(json)), { name: `a\u007f\u0085\u202eb` });
   });
 });
