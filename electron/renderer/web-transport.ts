@@ -1,27 +1,72 @@
 /**
  * Web mode's transport: each contract method is a POST of JSON to /api/<method>, events come over one
- * server-sent event stream. The session travels in an HttpOnly cookie the server set when the URL was opened.
+ * server-sent event stream. The session token comes once in the page's address (?token=...); the page keeps it
+ * in its sessionStorage (bound to this origin, port included) and sends it as a header with every request.
+ * Never a cookie: the browser would send a cookie of 127.0.0.1 to every other service on 127.0.0.1 too.
+ * The event stream is read with fetch (EventSource cannot send a header).
  */
-import { EVENT_NAMES, HTTP_API_PREFIX, HTTP_EVENTS_PATH, type Envelope, type EventName } from '../../src/gui/contract';
+import { EVENT_NAMES, HTTP_API_PREFIX, HTTP_EVENTS_PATH, SESSION_HEADER, type Envelope, type EventName } from '../../src/gui/contract';
 import type { Transport } from '../../src/gui/client';
 
-export function createWebTransport(): Transport {
-  const listeners = new Set<(name: EventName, payload: unknown) => void>();
-  let source: EventSource | undefined;
+const STORAGE_KEY = 'openctl-session';
 
-  const connect = () => {
-    if (source) return;
-    source = new EventSource(HTTP_EVENTS_PATH);
-    for (const name of EVENT_NAMES) {
-      source.addEventListener(name, (event) => {
-        let payload: unknown;
-        try {
-          payload = JSON.parse((event as MessageEvent<string>).data);
-        } catch {
-          return;
+/** Take the token from the address (then drop it from the address bar and history), or from this tab's storage. */
+function sessionToken(): string {
+  const fromUrl = new URLSearchParams(location.search).get('token');
+  if (fromUrl) {
+    sessionStorage.setItem(STORAGE_KEY, fromUrl);
+    history.replaceState(null, '', location.pathname);
+  }
+  return sessionStorage.getItem(STORAGE_KEY) ?? '';
+}
+
+export function createWebTransport(): Transport {
+  const token = sessionToken();
+  const listeners = new Set<(name: EventName, payload: unknown) => void>();
+  let connected = false;
+
+  const dispatchEvent = (name: string, data: string) => {
+    if (!(EVENT_NAMES as readonly string[]).includes(name)) return;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(data);
+    } catch {
+      return;
+    }
+    for (const listener of [...listeners]) listener(name as EventName, payload);
+  };
+
+  /** Read the text/event-stream (event: NAME / data: JSON / blank line), reconnecting after a drop. */
+  const connect = async (): Promise<void> => {
+    if (connected) return;
+    connected = true;
+    for (;;) {
+      try {
+        const response = await fetch(HTTP_EVENTS_PATH, { headers: { [SESSION_HEADER]: token }, cache: 'no-store' });
+        if (!response.ok || !response.body) throw new Error(String(response.status));
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let end: number;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            let name = 'message';
+            const data: string[] = [];
+            for (const line of block.split('\n')) {
+              if (line.startsWith('event: ')) name = line.slice(7);
+              else if (line.startsWith('data: ')) data.push(line.slice(6));
+            }
+            if (data.length) dispatchEvent(name, data.join('\n'));
+          }
         }
-        for (const listener of [...listeners]) listener(name, payload);
-      });
+      } catch {
+        // the service stopped or restarted: try again shortly
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2000));
     }
   };
 
@@ -31,8 +76,8 @@ export function createWebTransport(): Transport {
       try {
         response = await fetch(HTTP_API_PREFIX + name, {
           method: 'POST',
-          credentials: 'same-origin',
-          headers: { 'Content-Type': 'application/json' },
+          credentials: 'omit',
+          headers: { 'Content-Type': 'application/json', [SESSION_HEADER]: token },
           body: JSON.stringify(request ?? {}),
         });
       } catch {
@@ -46,7 +91,7 @@ export function createWebTransport(): Transport {
     },
     subscribe(listener) {
       listeners.add(listener);
-      connect();
+      void connect();
       return () => {
         listeners.delete(listener);
       };

@@ -3,6 +3,8 @@ import { CliIO, processIO, log } from './io';
 import type { CliContext } from './context';
 import { ExitCode, OpenctlError } from '../util/errors';
 import { modulesFor } from './commands';
+import { MAX_LINE_CHARS, safeText } from '../util/safe-text';
+import { redactPinValue } from '../pkcs11/uri';
 
 const VERSION: string = (require('../../../package.json') as { version: string }).version;
 
@@ -47,17 +49,24 @@ export async function runCli(argv: string[], io: CliIO = processIO(), signal?: A
       return err.exitCode === 0 ? ExitCode.Ok : ExitCode.BadInput;
     }
     if (err instanceof OpenctlError) {
-      log(io, `openctl: ${err.message}`);
+      log(io, `openctl: ${safeText(redactPinValue(err.message), MAX_LINE_CHARS)}`);
       if (debug && err.stack) log(io, err.stack);
       return err.exitCode;
     }
     const message = err instanceof Error ? err.message : String(err);
-    log(io, `openctl: internal error: ${message}${debug ? '' : ' (run with --debug for details)'}`);
+    log(io, `openctl: internal error: ${safeText(redactPinValue(message), MAX_LINE_CHARS)}${debug ? '' : ' (run with --debug for details)'}`);
     if (debug && err instanceof Error && err.stack) log(io, err.stack);
     return EXIT_INTERNAL;
   }
   return exitCode;
 }
+
+/**
+ * After Ctrl-C or SIGTERM a command has this long to stop on its own (a batch commits its open group, writes its
+ * journal); then the process ends anyway, so that a command stuck in I/O (a dead NFS server, a peer that never
+ * answers) always ends. Outputs are written to a temp file and renamed: ending here leaves nothing half-written.
+ */
+export const INTERRUPT_GRACE_MS = 3000;
 
 /** The `bin/openctl.js` entry: wires signals, runs, exits. */
 export function runFromProcess(): void {
@@ -67,6 +76,10 @@ export function runFromProcess(): void {
     interrupts += 1;
     if (interrupts > 1) process.exit(ExitCode.Interrupted); // a second Ctrl-C does not wait
     controller.abort(new Error(name));
+    setTimeout(() => {
+      process.stderr.write(`openctl: interrupted (${name}); stopped without waiting for the current operation\n`);
+      process.exit(ExitCode.Interrupted);
+    }, INTERRUPT_GRACE_MS).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -2,6 +2,7 @@ import type { PinPrompter } from '../pkcs11/pin';
 import { InterruptedError, OpenctlError } from '../util/errors';
 import type { CliIO } from './io';
 import { log } from './io';
+import { safeLines } from '../util/safe-text';
 
 type RawCapable = CliIO['stdin'] & { setRawMode?: (mode: boolean) => unknown };
 
@@ -20,7 +21,7 @@ export function readLine(io: CliIO, question: string, options: { secret?: boolea
   // Echo goes off before the question shows, so that even a PIN typed ahead is never displayed.
   const rawOn = raw && !options.signal?.aborted;
   if (rawOn) stdin.setRawMode!(true);
-  io.stderr.write(question);
+  io.stderr.write(safeLines(question));
   return new Promise<string>((resolve, reject) => {
     let text = '';
     const finish = (error?: Error) => {

@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { readCertificates } from '../crypto/certificate';
 import { loadPemSigner } from '../crypto/pem-signer';
@@ -8,6 +7,7 @@ import type { FindTokenOptions } from '../pkcs11/select';
 import { setPkcs11Trace } from '../pkcs11/trace';
 import { isPkcs11Uri, parsePkcs11Uri } from '../pkcs11/uri';
 import { OpenctlError } from '../util/errors';
+import { MAX_TEXT_BYTES, readInput } from '../util/read-input';
 import type { CliIO } from './io';
 import { log } from './io';
 import { cliPrompter } from './prompt';
@@ -59,12 +59,7 @@ export async function openSigner(spec: string, options: SignerSpecOptions): Prom
 export async function loadCertificateSpec(spec: string, options: SignerSpecOptions): Promise<Buffer> {
   if (isPkcs11Uri(spec)) return readTokenCertificate(parsePkcs11Uri(spec), tokenOptions(options));
   const file = path.resolve(options.io.cwd, spec);
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(file);
-  } catch (err) {
-    throw new OpenctlError(`${spec}: cannot read the certificate (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  const bytes = await readInput(file, { what: 'certificate', maxBytes: MAX_TEXT_BYTES });
   let certs: Buffer[];
   try {
     certs = readCertificates(bytes);

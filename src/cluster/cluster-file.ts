@@ -1,8 +1,8 @@
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import Ajv from 'ajv';
 import type { ValidateFunction } from 'ajv';
 import { OpenctlError } from '../util/errors';
+import { readTextInput } from '../util/read-input';
 import { writeFileAtomic } from '../util/atomic-write';
 import { isHashAlgorithm } from '../crypto/hash';
 import type { ClusterConfig, ClusterServer } from './model';
@@ -34,12 +34,7 @@ function validate(): ValidateFunction<ClusterJson> {
 const isUri = (spec: string) => spec.startsWith('pkcs11:');
 
 export async function loadClusterFile(file: string): Promise<ClusterConfig> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    throw new OpenctlError(`${file}: cannot read the cluster file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  const text = await readTextInput(file, { what: 'cluster file' });
   let json: unknown;
   try {
     json = JSON.parse(text);

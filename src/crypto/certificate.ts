@@ -147,9 +147,24 @@ function readInfo(raw: Buffer): CertificateInfo {
   } catch {
     throw new OpenctlError('not a valid X.509 certificate');
   }
-  const { subjectAttrs, issuerAttrs, signature } = readDerNameFacts(raw) ?? peculiarNameFacts(raw);
+  // A certificate inside a trust list is untrusted input: OpenSSL accepts some DER that later steps cannot use
+  // (a flipped bit in a validity date gives a date string no Date can hold, a mangled key no KeyObject).
+  // Whatever breaks here makes it "not a valid certificate" (exit 1 or 2 upstream), never an internal error.
+  const notBefore = new Date(cert.validFrom);
+  const notAfter = new Date(cert.validTo);
+  if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) {
+    throw new OpenctlError(`not a valid X.509 certificate: unreadable validity dates (${cert.validFrom} - ${cert.validTo})`);
+  }
+  let names: DerNameFacts;
+  let key: ReturnType<typeof publicKeyFacts>;
+  try {
+    names = readDerNameFacts(raw) ?? peculiarNameFacts(raw);
+    key = publicKeyFacts(cert);
+  } catch (err) {
+    throw new OpenctlError(`not a valid X.509 certificate: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const { subjectAttrs, issuerAttrs, signature } = names;
   const serial = serialBytes(cert.serialNumber);
-  const key = publicKeyFacts(cert);
   return {
     subject: formatDn(subjectAttrs, 'comma'),
     subjectAttrs,
@@ -159,8 +174,8 @@ function readInfo(raw: Buffer): CertificateInfo {
     serialHex: serial.toString('hex'),
     ...key,
     signature,
-    notBefore: new Date(cert.validFrom),
-    notAfter: new Date(cert.validTo),
+    notBefore,
+    notAfter,
     sha1: createHash('sha1').update(raw).digest('hex'),
     md5: createHash('md5').update(raw).digest('hex'),
   };

@@ -1,10 +1,10 @@
-import { promises as fs } from 'node:fs';
 import { constants, createPrivateKey, KeyObject, privateEncrypt, X509Certificate } from 'node:crypto';
 import type { HashAlgorithm } from './hash';
 import { digestInfo } from './hash';
 import type { Signer } from './signer';
 import { MODULUS_INDEX } from './signer';
 import { OpenctlError } from '../util/errors';
+import { MAX_TEXT_BYTES, readInput, readTextInput } from '../util/read-input';
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/g;
 
@@ -71,12 +71,7 @@ export function parsePemBundle(text: string, description: string): { key: KeyObj
 
 /** A SIGNER given as a PEM file holding the key (PKCS#8 or PKCS#1) and the certificate. */
 export async function loadPemSigner(file: string): Promise<PemSigner> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    throw new OpenctlError(`${file}: cannot read the signer (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  const text = await readTextInput(file, { what: 'signer' });
   return pemSignerFromText(text, file);
 }
 
@@ -87,13 +82,7 @@ export function pemSignerFromText(text: string, description: string): PemSigner 
 
 /** A SIGNER given as two files, `--key KEY --cert CERT` (the certificate may be PEM or DER). */
 export async function loadPemKeyAndCert(keyFile: string, certFile: string): Promise<PemSigner> {
-  const read = async (file: string, what: string) => {
-    try {
-      return await fs.readFile(file);
-    } catch (err) {
-      throw new OpenctlError(`${file}: cannot read the ${what} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
-  };
+  const read = (file: string, what: string) => readInput(file, { what, maxBytes: MAX_TEXT_BYTES });
   const [keyBytes, certBytes] = await Promise.all([read(keyFile, 'key'), read(certFile, 'certificate')]);
   const { key } = parsePemBundleKeyOnly(keyBytes.toString('utf8'), keyFile);
   let certificate: Buffer;
@@ -102,6 +91,8 @@ export async function loadPemKeyAndCert(keyFile: string, certFile: string): Prom
   } catch {
     throw new OpenctlError(`${certFile}: not a certificate (PEM or DER expected)`);
   }
+  // Named by the certificate file: that is the file to fix (or the other half of the pair).
+  if (!new X509Certificate(certificate).checkPrivateKey(key)) throw new OpenctlError(`${certFile}: the certificate does not belong to the private key ${keyFile}`);
   return new PemSigner(certificate, key, `pem:${keyFile}`);
 }
 

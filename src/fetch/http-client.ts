@@ -1,3 +1,4 @@
+import { safeText } from '../util/safe-text';
 import * as http from 'node:http';
 import { MAX_DOWNLOAD_BYTES } from './tftp-client';
 
@@ -6,7 +7,8 @@ export const CUCM_HTTP_PORT = 6970;
 
 export interface HttpGetOptions {
   port?: number; // default 6970
-  timeoutMs?: number; // default 5000
+  /** The whole request, from connecting to the last byte (not only idle time): default 5000. */
+  timeoutMs?: number;
   signal?: AbortSignal;
   maxBytes?: number;
 }
@@ -31,9 +33,16 @@ export function httpGet(host: string, filePath: string, options: HttpGetOptions 
   const urlPath = `/${name.split('/').map(encodeURIComponent).join('/')}`;
   return new Promise<Buffer>((resolve, reject) => {
     let settled = false;
+    let received = 0;
+    // A server trickling one byte a second never trips the socket's idle timeout: this bounds the total.
+    const total = setTimeout(
+      () => fail(new HttpFetchError(`${name}: timeout: the download from ${host}:${port} took more than ${timeoutMs} ms (${received} bytes received)`, 'timeout')),
+      timeoutMs,
+    );
     const fail = (err: HttpFetchError) => {
       if (settled) return;
       settled = true;
+      clearTimeout(total);
       req.destroy();
       reject(err);
     };
@@ -42,19 +51,21 @@ export function httpGet(host: string, filePath: string, options: HttpGetOptions 
       if (status !== 200) {
         res.resume();
         if (status === 404) fail(new HttpFetchError(`${name}: HTTP 404 (not found)`, 'not-found', status));
-        else fail(new HttpFetchError(`${name}: HTTP ${status}${res.statusMessage ? ` (${res.statusMessage})` : ''}`, 'server-error', status));
+        else fail(new HttpFetchError(`${name}: HTTP ${status}${res.statusMessage ? ` (${safeText(res.statusMessage, 200)})` : ''}`, 'server-error', status));
         return;
       }
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
         size += c.length;
+        received = size;
         if (size > maxBytes) fail(new HttpFetchError(`${name}: more than ${maxBytes} bytes`, 'protocol'));
         else chunks.push(c);
       });
       res.on('end', () => {
         if (settled) return;
         settled = true;
+        clearTimeout(total);
         resolve(Buffer.concat(chunks));
       });
       res.on('error', (err) => fail(new HttpFetchError(`${name}: ${err.message}`, 'network')));

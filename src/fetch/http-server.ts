@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import { promises as fs } from 'node:fs';
+import { readInput } from '../util/read-input';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 
@@ -34,7 +35,8 @@ export async function startHttpFileServer(options: HttpFileServerOptions): Promi
     try {
       const entries = await fs.readdir(options.root);
       const match = entries.find((e) => e.toLowerCase() === name.toLowerCase());
-      return match ? await fs.readFile(path.join(options.root, match)) : undefined;
+      // A FIFO or device dropped in the served folder must not hang the server: regular files only, capped.
+      return match ? await readInput(path.join(options.root, match)) : undefined;
     } catch {
       return undefined;
     }

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { OpenctlError, FormatError } from '../util/errors';
-import { readInput } from '../util/read-input';
+import { MAX_TEXT_BYTES, readInput } from '../util/read-input';
 import { parseFile, parseRoleName } from '../formats';
 import { readCertificates } from '../crypto/certificate';
 import type { FleetGroup, HeldList, PhoneFile, PhoneTrust, TvsCertificate, TvsModel } from '../trust';
@@ -174,8 +174,9 @@ export async function readFleet(dir: string, sbdDefault: boolean, settings: Inpu
     let settingsJson: GroupJson = {};
     if (names.includes('phone.json')) {
       try {
-        settingsJson = JSON.parse(await fs.readFile(path.join(folder, 'phone.json'), 'utf8')) as GroupJson;
+        settingsJson = JSON.parse((await readInput(path.join(folder, 'phone.json'), { maxBytes: MAX_TEXT_BYTES })).toString('utf8')) as GroupJson;
       } catch (err) {
+        if (err instanceof OpenctlError) throw err;
         throw new OpenctlError(`${path.join(dir, entry.name, 'phone.json')}: not JSON: ${(err as Error).message}`);
       }
       if (settingsJson.sbd !== undefined && typeof settingsJson.sbd !== 'boolean') {

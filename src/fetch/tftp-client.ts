@@ -1,3 +1,4 @@
+import { safeText } from '../util/safe-text';
 import * as dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { lookup } from 'node:dns/promises';
@@ -25,6 +26,11 @@ export interface TftpGetOptions {
   timeoutMs?: number;
   /** Retransmissions before giving up (default 4). */
   retries?: number;
+  /**
+   * The whole download, whatever the server sends (a trickle of blocks, repeated option acknowledgements):
+   * default TFTP_TOTAL_TIMEOUTS x timeoutMs.
+   */
+  totalTimeoutMs?: number;
   /** Ask for this block size (RFC 2348). Servers that ignore options send 512-byte blocks. Default 1428. */
   blockSize?: number;
   /** Ask for the transfer size (RFC 2349) and check the download against it. Default true. */
@@ -34,6 +40,9 @@ export interface TftpGetOptions {
   signal?: AbortSignal;
   maxBytes?: number;
 }
+
+/** A download takes at most this many per-packet timeouts in all (30 s at the default 2 s). */
+export const TFTP_TOTAL_TIMEOUTS = 15;
 
 /** Why a TFTP download failed. `code` is the server's TFTP error code when it sent one. */
 export class TftpError extends Error {
@@ -56,6 +65,7 @@ export async function tftpGet(host: string, filename: string, options: TftpGetOp
   const port = options.port ?? TFTP_PORT;
   const timeoutMs = options.timeoutMs ?? 2000;
   const retries = options.retries ?? 4;
+  const totalTimeoutMs = options.totalTimeoutMs ?? TFTP_TOTAL_TIMEOUTS * timeoutMs;
   const maxBytes = options.maxBytes ?? MAX_DOWNLOAD_BYTES;
   const wantOptions = options.options !== false;
   const requested: TftpOptions = {};
@@ -86,10 +96,17 @@ export async function tftpGet(host: string, filename: string, options: TftpGetOp
     let attempts = 0;
     let timer: NodeJS.Timeout | undefined;
     let done = false;
+    // The whole transfer is bounded: a server can keep the per-packet timer happy forever (one block a
+    // second, or option acknowledgements over and over), never this one.
+    const deadline = setTimeout(() => {
+      const what = serverPort === undefined ? `no answer from ${host}:${port}` : `the transfer from ${host} was not done (at block ${expected}, ${received} bytes)`;
+      finish(new TftpError(`${filename}: timeout: ${what} after ${totalTimeoutMs} ms in all`, 'timeout'));
+    }, totalTimeoutMs);
 
     const finish = (err: Error | undefined, data?: Buffer) => {
       if (done) return;
       done = true;
+      clearTimeout(deadline);
       if (timer) clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       socket.close();
@@ -124,6 +141,14 @@ export async function tftpGet(host: string, filename: string, options: TftpGetOp
       attempts = 0;
       arm();
     };
+    /** A packet that moves nothing forward (a repeated OACK, a duplicate block): it counts as a try. */
+    const noProgress = (what: string): boolean => {
+      attempts += 1;
+      if (attempts <= retries) return true;
+      finish(new TftpError(`${filename}: the server at ${host} keeps sending ${what}: gave up after ${retries + 1} tries`, 'protocol'));
+      return false;
+    };
+    let oackSeen = false;
 
     socket.on('error', (err) => finish(new TftpError(`${host}: ${err.message}`, 'network')));
     socket.on('message', (msg, rinfo) => {
@@ -145,12 +170,18 @@ export async function tftpGet(host: string, filename: string, options: TftpGetOp
       switch (packet.op) {
         case Opcode.ERROR: {
           const kind = packet.code === TftpErrorCode.FILE_NOT_FOUND ? 'not-found' : 'server-error';
-          const text = packet.message ? `: ${packet.message}` : '';
+          const text = packet.message ? `: ${safeText(packet.message, 200)}` : ''; // the server's words: untrusted
           finish(new TftpError(`${filename}: TFTP error ${packet.code} (${tftpErrorName(packet.code)})${text}`, kind, packet.code));
           return;
         }
         case Opcode.OACK: {
           if (expected !== 1 || chunks.length > 0) return; // a late duplicate
+          if (oackSeen) {
+            // Our ACK 0 may have been lost: send it again, but a storm of OACKs never resets the tries.
+            if (noProgress('option acknowledgements')) socket.send(encodeAck(0), rinfo.port, rinfo.address);
+            return;
+          }
+          oackSeen = true;
           const blk = packet.options.blksize !== undefined ? Number(packet.options.blksize) : DEFAULT_BLOCK_SIZE;
           if (!Number.isInteger(blk) || blk < MIN_BLOCK_SIZE || blk > (Number(requested.blksize) || DEFAULT_BLOCK_SIZE)) {
             socket.send(encodeError(TftpErrorCode.OPTION_REFUSED, 'bad blksize'), rinfo.port, rinfo.address);
@@ -198,8 +229,8 @@ export async function tftpGet(host: string, filename: string, options: TftpGetOp
             progress();
           } else if (packet.block === ((expected - 1) & 0xffff)) {
             // Our ACK was lost: the server sent the same block again. Acknowledge it again (no Sorcerer's Apprentice:
-            // duplicates of an ACK are never answered with DATA by a client).
-            socket.send(encodeAck(packet.block), rinfo.port, rinfo.address);
+            // duplicates of an ACK are never answered with DATA by a client), as a try: never forever.
+            if (noProgress(`block ${packet.block} again`)) socket.send(encodeAck(packet.block), rinfo.port, rinfo.address);
           }
           return;
         }

@@ -1,5 +1,6 @@
 import * as dgram from 'node:dgram';
 import { promises as fs } from 'node:fs';
+import { readInput } from '../util/read-input';
 import * as path from 'node:path';
 import { AddressInfo } from 'node:net';
 import {
@@ -70,7 +71,8 @@ export async function startTftpServer(options: TftpServerOptions): Promise<Runni
     try {
       const entries = await fs.readdir(options.root);
       const match = entries.find((e) => e.toLowerCase() === clean.toLowerCase());
-      return match ? await fs.readFile(path.join(options.root, match)) : undefined;
+      // A FIFO or device dropped in the served folder must not hang the server: regular files only, capped.
+      return match ? await readInput(path.join(options.root, match)) : undefined;
     } catch {
       return undefined;
     }

@@ -2,8 +2,10 @@
  * Web mode: the same renderer bundle and the same service, over HTTP on 127.0.0.1 only, for testing and for headless
  * admin hosts reached over an SSH tunnel. The service can sign with tokens and write files, so every request must
  * prove it comes from the person who started it:
- * - a random session token, given once in the URL and then kept in an HttpOnly, SameSite=Strict cookie (or sent as
- *   the x-openctl-session header by scripts);
+ * - a random session token, given once in the URL; the page keeps it in its own sessionStorage (bound to
+ *   http://127.0.0.1:PORT) and sends it as the x-openctl-session header with every API call and the event stream.
+ *   Never a cookie: a browser sends the cookies of 127.0.0.1 to every port of it, so any other local service
+ *   the browser visits would receive the token. The app's static files (no secrets) load without it;
  * - the Host header must be 127.0.0.1:PORT or localhost:PORT (DNS rebinding), and a present Origin must be the same
  *   (cross-site requests), else 403;
  * - API calls are POSTs of application/json (no form can send one cross-site without a preflight).
@@ -60,8 +62,6 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
     });
   });
 
-  const cookieName = () => `openctl_session_${port}`;
-
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const allowedHosts = [`127.0.0.1:${port}`, `localhost:${port}`];
     const host = req.headers.host ?? '';
@@ -76,36 +76,40 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
     const queryToken = url.searchParams.get('token');
     if (queryToken !== null && url.pathname === '/' && req.method === 'GET') {
       if (!sameSecret(queryToken, token)) return send(res, 401, 'unauthorized: wrong session token');
-      // Trade the token in the URL for a cookie, and drop it from the address bar and history.
-      res.setHeader('Set-Cookie', `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/`);
-      res.setHeader('Location', '/');
-      return send(res, 303, 'see /');
+      // The page takes the token from its address, keeps it in sessionStorage and drops it from the address bar.
+      return serveStatic('/', res);
     }
-    if (!authorised(req)) return send(res, 401, 'unauthorized: open the URL that `openctl gui --web` printed');
+    const isApi = url.pathname.startsWith(HTTP_API_PREFIX) || url.pathname === HTTP_EVENTS_PATH;
+    if (!isApi) {
+      // The app's own files: the same for everyone, no secret in them; what they can do needs the token.
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
+      return serveStatic(url.pathname, res);
+    }
+    if (!authorised(req)) return drainThen(req, () => send(res, 401, 'unauthorized: open the URL that `openctl gui --web` printed'));
 
     if (url.pathname === HTTP_EVENTS_PATH && req.method === 'GET') return openEventStream(req, res);
     if (url.pathname.startsWith(HTTP_API_PREFIX)) {
-      if (req.method !== 'POST') return send(res, 405, 'method not allowed');
+      if (req.method !== 'POST') return drainThen(req, () => send(res, 405, 'method not allowed'));
       const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-      if (type !== 'application/json') return send(res, 415, 'API calls are application/json');
+      if (type !== 'application/json') return drainThen(req, () => send(res, 415, 'API calls are application/json'));
       let body: unknown;
       try {
         body = JSON.parse((await readBody(req)).toString('utf8') || '{}');
       } catch (err) {
-        return send(res, err instanceof BodyTooLarge ? 413 : 400, err instanceof BodyTooLarge ? 'request too large' : 'malformed JSON');
+        if (err instanceof BodyTooLarge) return send(res, 413, `request too large (the limit is ${MAX_BODY_BYTES} bytes)`, { Connection: 'close' });
+        if (req.destroyed) return;
+        return send(res, 400, 'malformed JSON');
       }
       const envelope = await dispatch(options.service, url.pathname.slice(HTTP_API_PREFIX.length), body);
       return sendJson(res, 200, envelope);
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
-    return serveStatic(url.pathname, res);
+    return send(res, 405, 'method not allowed');
   }
 
+  /** The header only: cookies reach every port of 127.0.0.1, a header only the page that holds the token. */
   function authorised(req: http.IncomingMessage): boolean {
     const header = req.headers[SESSION_HEADER];
-    if (typeof header === 'string' && sameSecret(header, token)) return true;
-    const cookie = parseCookies(req.headers.cookie)[cookieName()];
-    return cookie !== undefined && sameSecret(cookie, token);
+    return typeof header === 'string' && sameSecret(header, token);
   }
 
   async function serveStatic(pathname: string, res: http.ServerResponse): Promise<void> {
@@ -183,9 +187,29 @@ function securityHeaders(): Record<string, string> {
   };
 }
 
-function send(res: http.ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { ...securityHeaders(), 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+function send(res: http.ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { ...securityHeaders(), 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...extra });
   res.end(`${text}\n`);
+}
+
+/**
+ * Answer a refused request after reading (and dropping) what the client still sends, up to the body limit:
+ * replying and closing while the client is mid-upload resets the connection, and the client never reads the
+ * status. Longer bodies are cut with the reply sent first.
+ */
+function drainThen(req: http.IncomingMessage, reply: () => void): void {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (req.complete || declared > MAX_BODY_BYTES) {
+    reply();
+    return;
+  }
+  let seen = 0;
+  req.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > MAX_BODY_BYTES) req.destroy();
+  });
+  req.on('end', reply);
+  req.on('error', () => undefined);
 }
 
 function sendJson(res: http.ServerResponse, status: number, value: unknown): void {
@@ -195,31 +219,34 @@ function sendJson(res: http.ServerResponse, status: number, value: unknown): voi
 
 class BodyTooLarge extends Error {}
 
+/**
+ * The body, refused (BodyTooLarge) past MAX_BODY_BYTES: at once when Content-Length says so, else when the
+ * count passes it. The rest of an oversized body is read and dropped rather than the connection reset, so that
+ * the client gets its 413 (the response says Connection: close).
+ */
 function readBody(req: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+      req.resume();
+      reject(new BodyTooLarge());
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
+    let tooLarge = false;
     req.on('data', (chunk: Buffer) => {
+      if (tooLarge) return;
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        reject(new BodyTooLarge());
-        req.destroy();
+        tooLarge = true; // keep reading to the end (dropping it), then refuse: the client reads its 413
+        chunks.length = 0;
         return;
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => (tooLarge ? reject(new BodyTooLarge()) : resolve(Buffer.concat(chunks))));
     req.on('error', reject);
   });
-}
-
-function parseCookies(header: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0) out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
-  }
-  return out;
 }
 
 function sameSecret(given: string, expected: string): boolean {

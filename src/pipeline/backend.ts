@@ -1,8 +1,8 @@
-import { promises as fs } from 'node:fs';
 import type { HashAlgorithm } from '../crypto/hash';
 import type { Signer } from '../crypto/signer';
 import { pemSignerFromText, type PemSigner } from '../crypto/pem-signer';
 import { OpenctlError, TokenError } from '../util/errors';
+import { readTextInput } from '../util/read-input';
 /** One signature, or why the signer could not make it. */
 export interface SignResult {
   signature?: Uint8Array;
@@ -55,12 +55,7 @@ export class PemBackend implements SigningBackend {
   }
 
   static async load(file: string): Promise<PemBackend> {
-    let text: string;
-    try {
-      text = await fs.readFile(file, 'utf8');
-    } catch (err) {
-      throw new OpenctlError(`${file}: cannot read the signer (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
+    const text = await readTextInput(file, { what: 'signer' });
     return new PemBackend(text, pemSignerFromText(text, file));
   }
 

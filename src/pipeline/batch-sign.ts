@@ -22,7 +22,9 @@ import { ProgressMeter } from './progress';
 import type { FileResult, FileTask } from './protocol';
 import { acquireLock, statePaths, type StatePaths } from './state-files';
 import { checkSignerTrusted } from './trust-check';
-import { countFiles, walkFileBatches, type WalkOptions } from './walk';
+import { signerExpiryWarning } from '../trust/warnings';
+import { countFiles, walkFileBatches, type SkipKind, type WalkOptions } from './walk';
+import { describeWriteError } from '../util/atomic-write';
 import { WorkerPool } from './worker-pool';
 import { SignedFileTemplate } from './signed-template';
 import { loadNativeCore } from './native-core';
@@ -108,6 +110,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   // The threads load their code while this thread checks the signer, the lists and the journal.
   const counts = { signed: 0, kept: 0, failed: 0 };
   const failures: BatchFailure[] = [];
+  const skippedFiles: BatchFailure[] = [];
   let onResults: (results: FileResult[]) => void = () => undefined;
   const remote = backend.workerPem === undefined;
   const jobs = Math.max(1, options.jobs ?? os.availableParallelism());
@@ -116,6 +119,8 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
 
   const fingerprint = fingerprintOf(backend.certificate);
   const signerInfo = certificateInfo(backend.certificate);
+  const expiry = signerExpiryWarning(Buffer.from(backend.certificate), new Date(started));
+  if (expiry) events.emit('warning', expiry.message);
   if (options.trust?.length) {
     const check = await checkSignerTrusted(backend.certificate, options.trust);
     for (const file of check.notIn) events.emit('warning', `${file} does not list the signer: phones holding only it would reject the files`);
@@ -235,6 +240,11 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
     skipDirs: isInside(out, source) ? [out] : [],
   };
   startCounting(source, walkOptions, options.signal, meter, closers);
+  const onSkip = (rel: string, problem: string, kind: SkipKind) => {
+    if (kind === 'unreadable') return fail(rel, problem); // its files could not even be listed: a failure, retried by a later run
+    skippedFiles.push({ source: rel, problem });
+    if (fileEvents()) events.emit('file', { source: rel, status: 'skipped', problem });
+  };
 
   // The walk feeds the workers in chunks; submit() and room() wait while the queues are full.
   const chunkSize = options.chunkSize ?? (remote ? 64 : 32);
@@ -247,7 +257,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
           ? committer.error.message
           : undefined;
   await feedWorkers({
-    batches: walkFileBatches(source, walkOptions),
+    batches: walkFileBatches(source, { ...walkOptions, onSkip }),
     chunkSize,
     stopped: () => stopReason() !== undefined,
     plan: (rel) => {
@@ -268,10 +278,16 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   await committer.finish();
   meter.stop();
 
-  const stopped = stopReason();
+  let stopped = stopReason();
   let finished = { pruned: 0, outputs: 0 };
   if (!stopped) {
-    finished = await finishJob({ out, paths, journal, jobId, settings, signerInfo, backend, counts, failures, prune: options.prune ?? false });
+    try {
+      finished = await finishJob({ out, paths, journal, jobId, settings, signerInfo, backend, counts, failures, skipped: skippedFiles, prune: options.prune ?? false });
+    } catch (err) {
+      // Every output is durable and in the journal: only the manifest is missing. The journal stays, so that
+      // `--resume` writes the manifest once there is room (it signs nothing again).
+      stopped = `${describeWriteError(paths.manifest, err).message}; every signed file is in place: free space, then run the same command with --resume to write the manifest`;
+    }
   }
   const elapsedMs = Date.now() - started;
   const processed = counts.signed + counts.kept + counts.failed;
@@ -294,6 +310,8 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
     jobs,
     flusher: flusher.name,
     failures,
+    skipped: skippedFiles.length,
+    skippedFiles,
     manifest: stopped ? undefined : paths.manifest,
     exitCode: !stopped
       ? counts.failed > 0
@@ -303,7 +321,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
         ? ExitCode.Interrupted
         : pool.signerError
           ? ((pool.signerError as OpenctlError).exitCode ?? ExitCode.Token)
-          : (committer.error?.exitCode ?? ExitCode.Rejected),
+          : (committer.error?.exitCode ?? ExitCode.Rejected), // a full disk (outputs or manifest) is exit 1: resumable
   };
   events.emit('end', summary);
   return summary;

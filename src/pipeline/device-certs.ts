@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { readCertificates } from '../crypto/certificate';
 import { OpenctlError } from '../util/errors';
+import { readInput } from '../util/read-input';
 
 const CERT_FILE = /\.(pem|crt|cer|der)$/i;
 const NAMED_BY_MAC = /^SEP([0-9A-F]{12})\.(pem|crt|cer|der)$/i;
@@ -41,7 +42,7 @@ export async function indexDeviceCertificates(dir: string): Promise<Map<string, 
 
 async function macOfCertificate(file: string): Promise<string | undefined> {
   try {
-    const [der] = readCertificates(await fs.readFile(file));
+    const [der] = readCertificates(await readInput(file, 'certificate'));
     const subject = new X509Certificate(der).subject;
     const cn = subject.split('\n').find((line) => line.startsWith('CN='));
     const match = cn ? MAC_IN_CN.exec(cn) : null;

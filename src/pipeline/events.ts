@@ -14,7 +14,7 @@ export interface BatchStart {
 
 export interface FileOutcome {
   source: string;
-  status: 'signed' | 'kept' | 'failed';
+  status: 'signed' | 'kept' | 'failed' | 'skipped';
   outputs?: string[];
   problem?: string;
 }
@@ -61,6 +61,9 @@ export interface BatchSummary {
   jobs: number;
   flusher: string;
   failures: BatchFailure[];
+  /** FIFOs, sockets, devices and dangling links under the source: never signed, counted here and in the manifest. */
+  skipped: number;
+  skippedFiles: BatchFailure[];
   manifest?: string;
   exitCode: number;
 }

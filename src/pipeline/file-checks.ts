@@ -41,5 +41,6 @@ export function readProblem(err: unknown): string {
     EISDIR: 'is a folder',
     EIO: 'input/output error',
   };
+  if (err instanceof Error && err.name === 'OpenctlError') return err.message.includes('cannot read') ? err.message : `cannot read: ${err.message}`;
   return `cannot read: ${(code && reasons[code]) || (err as Error)?.message || String(err)}`;
 }

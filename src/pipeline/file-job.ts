@@ -6,6 +6,7 @@ import type { Signer } from '../crypto/signer';
 import type { DnStyle } from '../formats/model';
 import { describeWriteError, TEMP_MARKER } from '../util/atomic-write';
 import { OpenctlError } from '../util/errors';
+import { MAX_INPUT_BYTES, readInputSync } from '../util/read-input';
 import { looksLikeXml, readProblem } from './file-checks';
 import type { ManifestEntry } from './journal';
 import type { AuditRecord } from './audit';
@@ -69,7 +70,7 @@ export class FileJob {
     let source: Buffer;
     try {
       const file = joinRel(this.options.srcRoot, task.source);
-      source = sync ? this.readReusing(file) : fs.readFileSync(file);
+      source = sync ? this.readReusing(file) : Buffer.from(this.readReusing(file));
     } catch (err) {
       return { source: task.source, status: 'failed', problem: readProblem(err) };
     }
@@ -82,7 +83,7 @@ export class FileJob {
     let deviceCertSha256: string | undefined;
     if (task.deviceCert) {
       try {
-        deviceCert = certificates().readCertificates(fs.readFileSync(task.deviceCert))[0];
+        deviceCert = certificates().readCertificates(readInputSync(task.deviceCert, 'certificate'))[0];
         if (!deviceCert) throw new Error('no certificate in the file');
       } catch (err) {
         return { source: task.source, status: 'failed', problem: `phone certificate ${task.deviceCert}: ${(err as Error).message}` };
@@ -168,10 +169,17 @@ export class FileJob {
     return { file, digest: digest ?? Buffer.alloc(0), tokenSerial };
   }
 
-  /** Read a whole file into the reused buffer (grown when a file is larger). */
+  /**
+   * Read a whole file into the reused buffer (grown when a file is larger). The walk only hands on regular
+   * files, but one may be swapped for a FIFO or a device since: opened without blocking and checked on the
+   * descriptor, so a worker never hangs on one nor reads /dev/zero forever.
+   */
   private readReusing(file: string): Buffer {
-    const fd = fs.openSync(file, 'r');
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
     try {
+      const stat = fs.fstatSync(fd);
+      if (!stat.isFile()) throw new OpenctlError('not a regular file (a FIFO, device or socket is never signed)');
+      if (stat.size > MAX_INPUT_BYTES) throw new OpenctlError(`${stat.size} bytes is larger than the ${MAX_INPUT_BYTES}-byte limit`);
       let length = 0;
       for (;;) {
         if (length === this.readBuffer.length) {
@@ -182,6 +190,7 @@ export class FileJob {
         const n = fs.readSync(fd, this.readBuffer, length, this.readBuffer.length - length, null);
         if (n === 0) return this.readBuffer.subarray(0, length);
         length += n;
+        if (length > MAX_INPUT_BYTES) throw new OpenctlError(`larger than the ${MAX_INPUT_BYTES}-byte limit`);
       }
     } finally {
       fs.closeSync(fd);

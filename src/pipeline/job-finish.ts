@@ -40,6 +40,7 @@ export interface FinishOptions {
   backend: SigningBackend;
   counts: { signed: number; kept: number; failed: number };
   failures: BatchFailure[];
+  skipped: BatchFailure[];
   prune: boolean;
 }
 
@@ -91,6 +92,7 @@ export async function finishJob(o: FinishOptions): Promise<{ pruned: number; out
       digest: o.settings.digest,
       summary: { ...o.counts },
       failures: o.failures,
+      skipped: o.skipped,
     },
     entries(),
   );

@@ -16,6 +16,8 @@ export interface ManifestHeader {
   digest: HashAlgorithm;
   summary: Record<string, number>;
   failures: Array<{ source: string; problem: string }>;
+  /** FIFOs, sockets, devices and dangling links under the source, never signed (absent in older manifests). */
+  skipped?: Array<{ source: string; problem: string }>;
 }
 
 const FILES_OPEN = '"files": [';

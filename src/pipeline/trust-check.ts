@@ -1,8 +1,8 @@
-import { promises as fs } from 'node:fs';
 import { certificateInfo } from '../crypto/certificate';
 import { parseTrustList, sameDn } from '../formats';
 import { TFTP_CAPABLE_ROLES, type TrustRecord } from '../formats/model';
 import { ExitCode, FormatError, OpenctlError } from '../util/errors';
+import { readInput } from '../util/read-input';
 
 export interface TrustCheck {
   /** The lists holding the signer as a TFTP-capable record. */
@@ -21,12 +21,7 @@ export async function checkSignerTrusted(certificate: Buffer, trustFiles: readon
   const info = certificateInfo(certificate);
   const result: TrustCheck = { trustedBy: [], notIn: [] };
   for (const file of trustFiles) {
-    let bytes: Buffer;
-    try {
-      bytes = await fs.readFile(file);
-    } catch (err) {
-      throw new OpenctlError(`--trust ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? err})`);
-    }
+    const bytes = await readInput(file, 'trust list');
     let records: TrustRecord[];
     try {
       records = parseTrustList(bytes, { file }).records;

@@ -11,7 +11,15 @@ export interface WalkOptions {
   exclude?: readonly string[];
   /** Absolute folders never entered (the output folder when it sits inside the source folder). */
   skipDirs?: readonly string[];
+  /**
+   * Told about what the walk cannot sign (matching the filters): a sub-folder it cannot read (`unreadable`,
+   * rel ends in `/`), a FIFO, socket or device (`special`), a link whose target is gone (`dangling`).
+   * Without it these are passed over silently (the counting walk).
+   */
+  onSkip?: (rel: string, problem: string, kind: SkipKind) => void;
 }
+
+export type SkipKind = 'unreadable' | 'special' | 'dangling';
 
 export interface WalkEntry {
   /** Path relative to the root, `/`-separated on every platform (the manifest and journal key). */
@@ -81,10 +89,18 @@ export async function* walkFileBatches(root: string, options: WalkOptions = {}):
       const childRel = top.rel ? `${top.rel}/${entry.name}` : entry.name;
       const kind = entry.isFile() ? 'file' : entry.isDirectory() ? 'dir' : await entryKind(entry, childAbs);
       if (kind === 'dir') {
-        if (!skip.has(childAbs)) await open(childAbs, childRel);
+        if (skip.has(childAbs)) continue;
+        try {
+          await open(childAbs, childRel);
+        } catch (err) {
+          // One unreadable sub-folder fails its files, not the batch: the rest is signed, a later run retries it.
+          options.onSkip?.(`${childRel}/`, `cannot read the folder: ${folderProblem(err)}`, 'unreadable');
+        }
       } else if (kind === 'file' && !isNeverSigned(entry.name) && keep(childRel)) {
         batch.push({ rel: childRel, abs: childAbs });
         if (batch.length >= BATCH) yield batch.splice(0);
+      } else if ((kind === 'special' || kind === 'dangling') && options.onSkip && !isNeverSigned(entry.name) && keep(childRel)) {
+        options.onSkip(childRel, kind === 'special' ? 'not a regular file (a FIFO, socket or device): skipped' : 'dangling symbolic link (its target is gone): skipped', kind);
       }
     }
     if (batch.length > 0) yield batch.splice(0);
@@ -94,12 +110,21 @@ export async function* walkFileBatches(root: string, options: WalkOptions = {}):
   }
 }
 
-async function entryKind(entry: Dirent, abs: string): Promise<'file' | 'dir' | 'other'> {
+async function entryKind(entry: Dirent, abs: string): Promise<'file' | 'dir' | 'other' | 'special' | 'dangling'> {
   if (entry.isSymbolicLink()) {
     const target = await fs.stat(abs).catch(() => undefined);
-    return target?.isFile() ? 'file' : 'other';
+    if (!target) return 'dangling';
+    if (target.isFile()) return 'file';
+    return target.isDirectory() ? 'other' : 'special'; // links to folders are not followed (no loops)
   }
-  return 'other';
+  return entry.isFIFO() || entry.isSocket() || entry.isCharacterDevice() || entry.isBlockDevice() ? 'special' : 'other';
+}
+
+function folderProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'ENOENT') return 'it disappeared during the batch';
+  return code ?? String(err);
 }
 
 /** Count what `walkFiles` would yield, without keeping any name (for the ETA). */

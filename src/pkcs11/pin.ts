@@ -1,8 +1,11 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as pkcs11js from 'pkcs11js';
-import { OpenctlError, TokenError } from '../util/errors';
+import { ExitCode, OpenctlError, TokenError } from '../util/errors';
+import { readTextInputSync } from '../util/read-input';
+
+/** A PIN file holds a PIN and a newline: anything much larger is the wrong file. */
+const MAX_PIN_FILE_BYTES = 4096;
 import { CKS_RO_USER_FUNCTIONS, CKS_RW_USER_FUNCTIONS } from './constants';
 import { CryptokiError, isRv } from './errors';
 import type { TokenState } from './token-state';
@@ -46,9 +49,11 @@ export function readPinSource(source: string, cwd = process.cwd()): string {
   file = path.resolve(cwd, file);
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readTextInputSync(file, { what: 'PIN file', maxBytes: MAX_PIN_FILE_BYTES, exitCode: ExitCode.Token });
   } catch (err) {
-    throw new TokenError(`${file}: cannot read the PIN file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    // A missing or unreadable PIN file is a token problem (exit 3); a FIFO or device named as one is bad usage (2).
+    if (err instanceof OpenctlError && err.exitCode === ExitCode.Token) throw new TokenError(err.message);
+    throw err;
   }
   const pin = text.replace(/\r?\n$/, '');
   if (pin.length === 0) throw new TokenError(`${file}: the PIN file is empty`);

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { OpenctlError, TokenError } from '../util/errors';
+import { readTextInputSync } from '../util/read-input';
 
 /** Where the usual PKCS#11 modules install themselves, in the order openctl tries them. */
 export const KNOWN_MODULES: Readonly<Record<'linux' | 'darwin' | 'win32', readonly string[]>> = {
@@ -81,12 +82,8 @@ export function configFilePath(env: NodeJS.ProcessEnv = process.env, platform: N
 
 /** `{ "pkcs11": { "modules": ["/path/libeTPkcs11.so"] } }`; a missing file is no config, a broken one an error. */
 export function modulesFromConfig(file: string): string[] | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
+  if (!fs.existsSync(file)) return undefined;
+  const text = readTextInputSync(file, { what: 'openctl config' });
   let config: unknown;
   try {
     config = JSON.parse(text);

@@ -124,6 +124,7 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
   for (const attr of pathPart.split(';')) {
     if (attr === '') continue;
     const [name, value] = splitAttr(attr, text);
+    if (isPinValueName(name)) throw pinValueRefused(text);
     if (seen.has(name)) throw uriError(text, `"${name}" appears twice`);
     seen.add(name);
     if (VENDOR_NAME.test(name)) {
@@ -141,12 +142,7 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
   for (const attr of queryPart.split('&')) {
     if (attr === '') continue;
     const [name, value] = splitAttr(attr, text);
-    if (name === 'pin-value') {
-      throw new OpenctlError(
-        `${redactPinValue(text)}: a PIN never goes on the command line (pin-value): use pin-source=file:PATH in the URI, ` +
-          'OPENCTL_PIN_<TOKEN LABEL> or OPENCTL_PIN in the environment, or type it at the prompt',
-      );
-    }
+    if (isPinValueName(name)) throw pinValueRefused(text);
     if (seen.has(name)) throw uriError(text, `"${name}" appears twice`);
     seen.add(name);
     if (VENDOR_NAME.test(name)) {
@@ -159,6 +155,13 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
   }
   if (uri.modulePath !== undefined && uri.modulePath === '') throw uriError(text, 'module-path is empty');
   return uri;
+}
+
+function pinValueRefused(text: string): OpenctlError {
+  return new OpenctlError(
+    `${redactPinValue(text)}: a PIN never goes on the command line (pin-value): use pin-source=file:PATH in the URI, ` +
+      'OPENCTL_PIN_<TOKEN LABEL> or OPENCTL_PIN in the environment, or type it at the prompt',
+  );
 }
 
 function splitAttr(attr: string, text: string): [string, string] {
@@ -196,9 +199,25 @@ function setPathAttr(uri: Pkcs11Uri, key: keyof Pkcs11Uri, name: string, value: 
   }
 }
 
-/** The URI as written, with any pin-value's value blanked (for error messages). */
+/**
+ * The text with every pin-value's value blanked (for messages): in the query (`?pin-value=`) or the path
+ * (`;pin-value=`), whatever the letter case or percent-encoding of the name, in a URI or anywhere in a line.
+ */
 export function redactPinValue(text: string): string {
-  return text.replace(/([?&]pin-value=)[^&]*/g, '$1***');
+  return text.replace(/([:;?&])([^:;?&=\s]*)=([^;?&\s]*)/g, (match, sep: string, name: string, value: string) =>
+    // A message goes on after the URI with ": ": keep that colon, blank the rest.
+    isPinValueName(name) ? `${sep}${name}=***${value.endsWith(':') ? ':' : ''}` : match,
+  );
+}
+
+function isPinValueName(name: string): boolean {
+  let decoded = name;
+  try {
+    decoded = decodeURIComponent(name);
+  } catch {
+    // not valid percent-encoding: compare as written
+  }
+  return decoded.toLowerCase() === 'pin-value';
 }
 
 /** Format a URI; `query: false` leaves out module and PIN source (for descriptions and audit lines). */

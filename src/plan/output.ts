@@ -1,3 +1,4 @@
+import { joinSafeLines } from '../util/safe-text';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -55,7 +56,7 @@ export function renderPlan(plan: Plan, check: PlanCheck, outDir?: string): strin
   lines.push('');
   if (check.ok) lines.push(`result: every step passes preflight${outDir ? `; written to ${outDir}` : ''}`);
   else lines.push(...check.refusals.map((r) => `REFUSED: ${r}`), 'nothing written');
-  return lines.join('\n');
+  return joinSafeLines(lines);
 }
 
 function tvsLine(tvs: TvsModel): string {

@@ -11,6 +11,7 @@ import type { Signer } from '../crypto/signer';
 import type { TrustList } from '../formats/model';
 import { readPhoneFile } from '../fetch/inputs';
 import { OpenctlError } from '../util/errors';
+import { MAX_TEXT_BYTES, readInput } from '../util/read-input';
 import type { ConfigSource } from './cluster-state';
 import { SAMPLE_CONFIG, type CommonInputs, type ListInput, type NewCertificate, type SignedListInput } from './common';
 import { MOVE_CLUSTER_METHODS, NEW_CERT_FIELD, REGENERATE_KINDS, type MoveClusterMethod, type PlanField, type RegenerateKind } from './fields';
@@ -96,7 +97,7 @@ export interface PlanInputHost<S> {
 /** True when the file holds a PEM private key (a new certificate given with its key). */
 export async function fileHoldsKey(file: string): Promise<boolean> {
   try {
-    return /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(await fs.readFile(file, 'latin1'));
+    return /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test((await readInput(file, { maxBytes: MAX_TEXT_BYTES })).toString('latin1'));
   } catch {
     return false; // the certificate loader names the file in its error
   }
@@ -172,9 +173,7 @@ class PlanInputs<S> {
     const configs: ConfigSource[] = [];
     for (const spec of specs) {
       const file = path.resolve(this.host.cwd, spec);
-      const body = await fs.readFile(file).catch((err: NodeJS.ErrnoException) => {
-        throw new OpenctlError(`${spec}: cannot read: ${err.code === 'ENOENT' ? 'no such file' : err.code}`);
-      });
+      const body = await readInput(file);
       if (/\.sgn$/i.test(spec) || (body[0] === 1 && body[1] === 0 && body[2] === 2)) {
         throw new OpenctlError(`${this.source('configs', spec)}: give the plain config (the plan signs it at every step), not a signed file`);
       }

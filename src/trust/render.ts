@@ -1,3 +1,4 @@
+import { joinSafeLines } from '../util/safe-text';
 import type { FileVerdict, HeldSummary, HoldingSummary, TvsModel } from './model';
 import type { FleetResult, PreflightResult } from './preflight';
 import type { RecordView, TrustListDiff } from './diff';
@@ -55,7 +56,7 @@ export function renderPreflight(result: PreflightResult, tvs: TvsModel): string 
       ? `result: all ${result.verdicts.length} file${result.verdicts.length === 1 ? '' : 's'} accepted${viaTvs ? ` (${viaTvs} via TVS)` : ''}`
       : `result: ${rejected} of ${result.verdicts.length} file${result.verdicts.length === 1 ? '' : 's'} rejected: phones would lose trust`,
   );
-  return lines.join('\n');
+  return joinSafeLines(lines);
 }
 
 export function renderFleet(fleet: FleetResult): string {
@@ -76,7 +77,7 @@ export function renderFleet(fleet: FleetResult): string {
       ? `result: every group accepts every file`
       : `result: ${fleet.groupsRejecting} of ${fleet.groups.length} groups (${fleet.phonesRejecting} phones) would reject a file`,
   );
-  return lines.join('\n');
+  return joinSafeLines(lines);
 }
 
 function recordLine(r: RecordView): string {
@@ -112,5 +113,5 @@ export function renderDiff(diff: TrustListDiff, oldName: string, newName: string
   }
   lines.push('', `phones holding ${oldName}:`);
   lines.push(...renderVerdict(diff.acceptance, undefined, '  '));
-  return lines.join('\n');
+  return joinSafeLines(lines);
 }

@@ -19,6 +19,23 @@ export interface WarningContext {
   sbd: boolean;
 }
 
+/** "expired on" / "expires on ... (in N days)" for one certificate, or undefined when it has time left. */
+export function expiryWarning(der: Buffer, label: string, now: Date): TrustWarning | undefined {
+  const info = certInfo(der);
+  if (!info) return undefined;
+  const left = info.notAfter.getTime() - now.getTime();
+  const when = info.notAfter.toISOString().slice(0, 10);
+  if (left < 0) return { id: 'certificate-expired', message: `${label} "${shortName(info.subject)}" expired on ${when}` };
+  if (left >= EXPIRY_WARNING_DAYS * DAY_MS) return undefined;
+  const days = Math.floor(left / DAY_MS);
+  return { id: 'certificate-expiring', message: `${label} "${shortName(info.subject)}" expires on ${when} (in ${days} day${days === 1 ? '' : 's'})` };
+}
+
+/** The warning `verify` gives about a signer, for the commands that are about to sign. */
+export function signerExpiryWarning(der: Buffer, now: Date): TrustWarning | undefined {
+  return expiryWarning(der, 'the signer certificate', now);
+}
+
 /** Warnings about one file: things that work today but that an admin should act on. */
 export function warningsFor(file: PhoneFile, context: WarningContext): TrustWarning[] {
   const warnings: TrustWarning[] = [];
@@ -61,19 +78,8 @@ export function warningsFor(file: PhoneFile, context: WarningContext): TrustWarn
     const digest = sha1Hex(der);
     if (seen.has(digest)) return;
     seen.add(digest);
-    const info = certInfo(der);
-    if (!info) return;
-    const left = info.notAfter.getTime() - context.now.getTime();
-    const when = info.notAfter.toISOString().slice(0, 10);
-    if (left < 0) {
-      warnings.push({ id: 'certificate-expired', message: `${label} "${shortName(info.subject)}" expired on ${when}` });
-    } else if (left < EXPIRY_WARNING_DAYS * DAY_MS) {
-      const days = Math.floor(left / DAY_MS);
-      warnings.push({
-        id: 'certificate-expiring',
-        message: `${label} "${shortName(info.subject)}" expires on ${when} (in ${days} day${days === 1 ? '' : 's'})`,
-      });
-    }
+    const warning = expiryWarning(der, label, context.now);
+    if (warning) warnings.push(warning);
   };
   if (context.signerCertificate) checkCert(context.signerCertificate, 'the signer certificate');
   if (parsed.kind === 'ctl' || parsed.kind === 'itl') {

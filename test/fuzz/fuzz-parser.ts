@@ -11,7 +11,9 @@ import * as path from 'node:path';
 import { parseFile } from '../../src/formats';
 import { buildReport } from '../../src/inspect/report';
 import { verifyTrustListSelf } from '../../src/crypto/verify';
-import { FormatError } from '../../src/util/errors';
+import { FormatError, OpenctlError } from '../../src/util/errors';
+import { certificateInfo } from '../../src/crypto/certificate';
+import { certificateRanges, mutateCertificate, type CertRange } from './cert-mutations';
 import { VECTORS } from '../helpers/paths';
 
 interface Options {
@@ -107,6 +109,18 @@ function exercise(input: Buffer): void {
     const parsed = parseFile(input);
     const verdict = parsed.kind === 'ctl' || parsed.kind === 'itl' ? verifyTrustListSelf(parsed) : undefined;
     buildReport('fuzz', parsed, verdict);
+    // The certificate readers of preflight and diff (certificateInfo over every record), which show's report
+    // leaves to the trust evaluation.
+    if (parsed.kind === 'ctl' || parsed.kind === 'itl') {
+      for (const record of parsed.records) {
+        if (!record.certificate) continue;
+        try {
+          certificateInfo(record.certificate);
+        } catch (err) {
+          if (!(err instanceof OpenctlError)) throw err; // "not a valid certificate" is an answer, not a crash
+        }
+      }
+    }
   } catch (err) {
     if (err instanceof FormatError) return;
     throw err;
@@ -116,7 +130,23 @@ function exercise(input: Buffer): void {
 /** Every input of a run, in order: the same seed replays the same inputs (used to save a hang's input). */
 function* inputs(files: Buffer[], seed: number): Generator<Buffer> {
   const rand = rng(seed);
-  for (;;) yield mutate(files[Math.floor(rand() * files.length)], files, rand);
+  const ranges = new Map<Buffer, CertRange[]>();
+  const rangesOf = (file: Buffer) => {
+    if (!ranges.has(file)) {
+      try {
+        ranges.set(file, certificateRanges(file));
+      } catch {
+        ranges.set(file, []);
+      }
+    }
+    return ranges.get(file)!;
+  };
+  for (;;) {
+    const file = files[Math.floor(rand() * files.length)];
+    // One input in four is mutated inside an embedded certificate, framing intact (see cert-mutations.ts).
+    const certs = rangesOf(file);
+    yield certs.length > 0 && rand() < 0.25 ? mutateCertificate(file, certs, rand) : mutate(file, files, rand);
+  }
 }
 
 function inputAt(files: Buffer[], seed: number, index: number): Buffer {

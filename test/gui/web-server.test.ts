@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { appEnv, startWebGui, type WebGui } from './support';
+import type { AddressInfo } from 'node:net';
+import { appEnv, launchChromium, startWebGui, type WebGui } from './support';
 import { vector } from '../helpers/paths';
 
 interface Reply {
@@ -60,31 +61,35 @@ describe('gui: web mode server (openctl gui --web)', function () {
     assert.notEqual(gui.port, 0);
   });
 
-  it('refuses every request without the session token (401)', async () => {
-    for (const p of ['/', '/index.html', '/app.js', '/api/events']) {
-      const reply = await request(gui.port, { path: p });
-      assert.equal(reply.status, 401, p);
-      assert.doesNotMatch(reply.body, /<script/);
-    }
+  it('refuses every API call and the event stream without the session token (401); the app\'s files hold no secret', async () => {
+    for (const p of ['/api/events']) assert.equal((await request(gui.port, { path: p })).status, 401, p);
     const call = await request(gui.port, { path: '/api/appInfo', method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
     assert.equal(call.status, 401);
+    // The page and its script load without the token (a <script> cannot send a header); they carry no secret.
+    for (const p of ['/', '/index.html', '/app.js']) {
+      const reply = await request(gui.port, { path: p });
+      assert.equal(reply.status, 200, p);
+      assert.ok(!reply.body.includes(gui.token), `${p} holds the token`);
+    }
   });
 
-  it('refuses a wrong token, in the URL, a header or a cookie (401)', async () => {
+  it('refuses a wrong token, in the URL or the header, and any cookie, even holding the right token (401)', async () => {
     const wrong = gui.token.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
     assert.equal((await request(gui.port, { path: `/?token=${wrong}` })).status, 401);
-    assert.equal((await request(gui.port, { path: '/', headers: { 'x-openctl-session': wrong } })).status, 401);
-    assert.equal((await request(gui.port, { path: '/', headers: { Cookie: `openctl_session_${gui.port}=${wrong}` } })).status, 401);
+    assert.equal((await api('appInfo', {}, { 'x-openctl-session': wrong })).status, 401);
+    // Cookies are not a way in: the browser would send them to every port of 127.0.0.1.
+    const cookieOnly = await request(gui.port, {
+      path: '/api/appInfo',
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Cookie: `openctl_session_${gui.port}=${gui.token}` },
+      body: '{}',
+    });
+    assert.equal(cookieOnly.status, 401);
   });
 
-  it('trades the token in the URL for an HttpOnly SameSite=Strict cookie, then serves the app with a strict CSP', async () => {
-    const first = await request(gui.port, { path: `/?token=${gui.token}` });
-    assert.equal(first.status, 303);
-    assert.equal(first.headers.location, '/');
-    const cookie = String(first.headers['set-cookie']?.[0] ?? '');
-    assert.match(cookie, /HttpOnly/);
-    assert.match(cookie, /SameSite=Strict/);
-    const page = await request(gui.port, { path: '/', headers: { Cookie: cookie.split(';')[0]! } });
+  it('serves the app for the URL with the token, sets no cookie, with a strict CSP', async () => {
+    const page = await request(gui.port, { path: `/?token=${gui.token}` });
+    assert.equal(page.headers['set-cookie'], undefined, 'no cookie');
     assert.equal(page.status, 200);
     assert.match(page.body, /<script src="app.js"><\/script>/);
     const csp = String(page.headers['content-security-policy']);
@@ -173,5 +178,82 @@ describe('gui: web mode server (openctl gui --web)', function () {
     assert.equal(reply.status, 200);
     assert.match(reply.type, /text\/event-stream/);
     assert.match(reply.first, /^: openctl events/);
+  });
+
+  it('a body over the limit gets 413, not a reset: declared too large, or sent too large (72 MB + 1)', async () => {
+    const send = (declared: number | undefined, bytes: number) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const headers: Record<string, string> = { Host: `127.0.0.1:${gui.port}`, 'Content-Type': 'application/json', 'x-openctl-session': gui.token };
+        if (declared !== undefined) headers['Content-Length'] = String(declared);
+        const req = http.request({ host: '127.0.0.1', port: gui.port, path: '/api/appInfo', method: 'POST', headers }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        const chunk = Buffer.alloc(1024 * 1024, 0x20);
+        let left = bytes;
+        const pump = () => {
+          while (left > 0) {
+            const n = Math.min(left, chunk.length);
+            left -= n;
+            if (!req.write(chunk.subarray(0, n))) return void req.once('drain', pump);
+          }
+          if (declared === undefined) req.end();
+        };
+        pump();
+      });
+    const declared = await send(200 * 1024 * 1024, 1024 * 1024);
+    assert.equal(declared.status, 413);
+    assert.match(declared.body, /request too large/);
+    const sent = await send(undefined, 72 * 1024 * 1024 + 1);
+    assert.equal(sent.status, 413);
+    // The server still answers afterwards.
+    assert.equal((await api('appInfo', {})).status, 200);
+  });
+
+  it('refused calls write nothing: a wrong Origin, no token, or an invalid request to saveCluster', async () => {
+    const target = path.join(dataDir, 'refused-cluster.json');
+    const cluster = { name: 'c', sast: [], servers: [] };
+    assert.equal((await api('saveCluster', { path: target, cluster }, { Origin: 'http://evil.example' })).status, 403);
+    assert.equal((await api('saveCluster', { path: target, cluster }, { 'x-openctl-session': 'nope' })).status, 401);
+    const invalid = JSON.parse((await api('saveCluster', { path: target, cluster, extra: true })).body);
+    assert.equal(invalid.ok, false);
+    assert.ok(!fs.existsSync(target), 'nothing written');
+    assert.deepEqual(fs.readdirSync(dataDir).filter((n) => n.includes('refused')), []);
+  });
+
+  it('the session token never reaches another service on 127.0.0.1 (a browser sends cookies to every port)', async function () {
+    this.timeout(120_000);
+    // Another local service the same browser visits afterwards: it records what the browser sends it.
+    const seen: http.IncomingHttpHeaders[] = [];
+    const other = http.createServer((req, res) => {
+      seen.push(req.headers);
+      res.end('<html><body>other service</body></html>');
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const otherPort = (other.address() as AddressInfo).port;
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const answered = page.waitForResponse((r) => r.url().includes('/api/') && r.status() === 200, { timeout: 60_000 });
+      await page.goto(gui.url);
+      await answered; // the app is working: it made an authorised API call
+      assert.equal(new URL(page.url()).search, '', 'the token left the address bar');
+      assert.equal(await page.evaluate("sessionStorage.getItem('openctl-session')"), gui.token);
+      await page.goto(`http://127.0.0.1:${otherPort}/`);
+      await page.goto(`http://localhost:${otherPort}/`);
+      assert.ok(seen.length >= 2);
+      for (const headers of seen) {
+        const all = JSON.stringify(headers);
+        assert.ok(!all.includes(gui.token), `another port received the token: ${all}`);
+        assert.equal(headers.cookie, undefined, `a cookie reached another port: ${headers.cookie}`);
+      }
+      // That origin cannot read the app's storage either (sessionStorage is per origin, port included).
+      assert.equal(await page.evaluate("sessionStorage.getItem('openctl-session')"), null);
+    } finally {
+      await browser.close();
+      other.close();
+    }
   });
 });

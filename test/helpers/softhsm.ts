@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -82,3 +83,41 @@ export function unloadSoftHsm(): void {
 }
 
 export { SOFTHSM_MODULE };
+
+/** The folder SoftHSM keeps its tokens in, from the fixture's softhsm2.conf. */
+function tokenDirOf(fixture: SoftHsmFixture): string {
+  const line = fs.readFileSync(fixture.conf, 'utf8').split('\n').find((l) => l.trim().startsWith('directories.tokendir'));
+  if (!line) throw new Error(`${fixture.conf}: no directories.tokendir`);
+  return line.slice(line.indexOf('=') + 1).trim();
+}
+
+/** Whether `softhsm2-util --show-slots` still lists a token with this label. */
+function tokenListed(fixture: SoftHsmFixture, label: string): boolean {
+  const r = spawnSync('softhsm2-util', ['--show-slots'], { env: fixture.env(), encoding: 'utf8' });
+  return r.stdout.split('\n').some((line) => line.trim() === `Label:            ${label}` || line.trim().replace(/\s+/g, ' ') === `Label: ${label}`);
+}
+
+/**
+ * Delete a token the way an admin pulls it, while an app may be reading it. SoftHSM opens a token by creating
+ * `token.lock` in its folder: if a reader does so while `softhsm2-util --delete-token` runs, the tool has removed
+ * the token's objects but "Could not delete the directory". Retried until the state the test needs holds: the
+ * token is no longer listed and no folder of it is left (a leftover folder holding only lock files is removed).
+ */
+export async function deleteTokenWhileInUse(fixture: SoftHsmFixture, label: string, timeoutMs = 15_000): Promise<{ attempts: number }> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempts = 1; ; attempts += 1) {
+    const result = spawnSync('softhsm2-util', ['--delete-token', '--token', label], { env: fixture.env(), encoding: 'utf8' });
+    const listed = tokenListed(fixture, label);
+    if (!listed) {
+      const tokenDir = tokenDirOf(fixture);
+      for (const entry of fs.readdirSync(tokenDir, { withFileTypes: true })) {
+        const folder = path.join(tokenDir, entry.name);
+        // A token folder without its token.object is what a delete cut short leaves behind: lock files only.
+        if (entry.isDirectory() && !fs.existsSync(path.join(folder, 'token.object'))) fs.rmSync(folder, { recursive: true, force: true });
+      }
+      return { attempts };
+    }
+    if (Date.now() > deadline) throw new Error(`softhsm2-util --delete-token ${label}: still listed after ${attempts} tries: ${result.stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 100 * attempts));
+  }
+}

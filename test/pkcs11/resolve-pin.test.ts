@@ -92,7 +92,7 @@ describe('PIN sources', () => {
     const file = path.join(dir, 'empty');
     fs.writeFileSync(file, '\n');
     assert.throws(() => readPinSource(file), (e: unknown) => e instanceof TokenError && /empty/.test(e.message));
-    assert.throws(() => readPinSource(path.join(dir, 'none')), (e: unknown) => e instanceof TokenError && e.exitCode === ExitCode.Token && /ENOENT/.test(e.message));
+    assert.throws(() => readPinSource(path.join(dir, 'none')), (e: unknown) => e instanceof TokenError && e.exitCode === ExitCode.Token && /cannot read the PIN file: no such file/.test(e.message));
     assert.throws(() => readPinSource('|/bin/get-pin'), (e: unknown) => e instanceof OpenctlError && /only file:/.test(e.message));
     assert.throws(() => readPinSource('https://example.com/pin'), /only file:/);
   });

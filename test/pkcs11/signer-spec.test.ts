@@ -44,7 +44,7 @@ describe('SIGNER and certificate arguments (files and pkcs11: URIs)', function (
   });
 
   it('names the file and the problem when a certificate file is missing or not one', async () => {
-    await assert.rejects(loadCertificateSpec('missing.pem', { io: io(), interactive: false }), (e: unknown) => e instanceof OpenctlError && e.exitCode === ExitCode.BadInput && /^missing\.pem: cannot read the certificate \(ENOENT\)$/.test(e.message));
+    await assert.rejects(loadCertificateSpec('missing.pem', { io: io(), interactive: false }), (e: unknown) => e instanceof OpenctlError && e.exitCode === ExitCode.BadInput && /missing\.pem: cannot read the certificate: no such file$/.test(e.message));
     const notCert = `${hsm.dir}/not-a-cert.txt`;
     fs.writeFileSync(notCert, 'hello');
     await assert.rejects(loadCertificateSpec(notCert, { io: io(), interactive: false }), (e: unknown) => e instanceof OpenctlError && e.message.startsWith(`${notCert}: `));

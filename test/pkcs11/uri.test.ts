@@ -5,10 +5,13 @@ import {
   parsePkcs11Uri,
   percentDecode,
   percentEncode,
+  redactPinValue,
   uriMatchesToken,
   type Pkcs11Uri,
 } from '../../src/pkcs11/uri';
 import { ExitCode, OpenctlError } from '../../src/util/errors';
+import { runCliCaptured } from '../helpers/run-cli';
+import { vector } from '../helpers/paths';
 
 describe('pkcs11 URI (RFC 7512)', () => {
   it('parses the examples of RFC 7512 section 3', () => {
@@ -66,6 +69,30 @@ describe('pkcs11 URI (RFC 7512)', () => {
     }
     // Even when another error comes first, the PIN is not repeated.
     assert.throws(() => parsePkcs11Uri('pkcs11:label=x?pin-value=987654'), (err: Error) => !err.message.includes('987654'));
+  });
+
+  it('masks a PIN in the path form (;pin-value=), any letter case or percent-encoding, in every message', async () => {
+    const forms = [
+      'pkcs11:token=A;pin-value=S3cr3t-PIN',
+      'pkcs11:pin-value=S3cr3t-PIN;token=A',
+      'pkcs11:token=A;Pin-Value=S3cr3t-PIN?module-path=/x.so',
+      'pkcs11:token=A;pin%2Dvalue=S3cr3t-PIN',
+      'pkcs11:label=typo;pin-value=S3cr3t-PIN',
+      'pkcs11:token=A;pin-value=S3cr3t-PIN;token=B',
+    ];
+    for (const text of forms) {
+      assert.throws(
+        () => parsePkcs11Uri(text),
+        (err: unknown) => err instanceof OpenctlError && err.exitCode === ExitCode.BadInput && !err.message.includes('S3cr3t') && !err.message.includes('\n'),
+        text,
+      );
+      // Through the CLI: the one line on stderr holds no PIN either.
+      const r = await runCliCaptured(['sign', vector('configs/Ringlist.xml.sgn'), '--signer', text]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(!r.stderr.includes('S3cr3t') && !r.stdout.includes('S3cr3t'), r.stderr);
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+    }
+    assert.equal(redactPinValue('pkcs11:token=A;pin-value=1234: no token'), 'pkcs11:token=A;pin-value=***: no token');
   });
 
   it('refuses malformed URIs with the reason', () => {

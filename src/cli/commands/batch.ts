@@ -1,3 +1,4 @@
+import { MAX_LINE_CHARS, safeText } from '../../util/safe-text';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
@@ -224,7 +225,7 @@ function progressBar(io: CliIO, events: BatchEvents): () => void {
   events.on('end', (s) => {
     if (started) bar.update(s.alreadyDone + s.signed + s.kept + s.failed, { failed: s.failed, etaText: '0s', totalText: String(total ?? s.total) });
   });
-  events.on('warning', (message) => io.stderr.write(`\nopenctl: warning: ${message}\n`));
+  events.on('warning', (message) => io.stderr.write(`\nopenctl: warning: ${safeText(message, MAX_LINE_CHARS)}\n`));
   return () => {
     if (started) bar.stop();
   };
@@ -242,7 +243,7 @@ function jsonProgress(io: CliIO, events: BatchEvents): () => void {
     log(io, JSON.stringify({ event: 'progress', ...p, filesPerSecond: Math.round(p.filesPerSecond) }));
   });
   events.on('file', (f) => {
-    if (f.status === 'failed') log(io, JSON.stringify({ event: 'failed', source: f.source, problem: f.problem }));
+    if (f.status === 'failed' || f.status === 'skipped') log(io, JSON.stringify({ event: f.status, source: f.source, problem: f.problem }));
   });
   events.on('warning', (message) => log(io, JSON.stringify({ event: 'warning', message })));
   return () => undefined;
@@ -258,15 +259,16 @@ function printSummary(io: CliIO, s: BatchSummary): void {
   const seconds = (s.elapsedMs / 1000).toFixed(1);
   for (const f of s.failures.slice(0, 50)) log(io, `openctl: ${f.source}: ${f.problem}`);
   if (s.failures.length > 50) log(io, `openctl: ... and ${s.failures.length - 50} more failures (see the manifest)`);
-  const parts = [`signed ${s.signed}`, s.kept ? `kept ${s.kept} unchanged` : '', s.failed ? `failed ${s.failed}` : '', s.alreadyDone ? `${s.alreadyDone} done before the resume` : '', s.pruned ? `pruned ${s.pruned}` : '']
+  for (const f of s.skippedFiles.slice(0, 50)) log(io, `openctl: ${f.source}: ${f.problem}`);
+  const parts = [`signed ${s.signed}`, s.kept ? `kept ${s.kept} unchanged` : '', s.failed ? `failed ${s.failed}` : '', s.skipped ? `skipped ${s.skipped} (not regular files)` : '', s.alreadyDone ? `${s.alreadyDone} done before the resume` : '', s.pruned ? `pruned ${s.pruned}` : '']
     .filter(Boolean)
     .join(', ');
   out(io, `${parts} in ${seconds} s (${s.filesPerSecond.toFixed(0)} files/s, ${s.jobs} workers, ${s.backend})`);
   if (s.stopped) {
     const why = s.stopped === 'interrupted' ? 'interrupted' : s.stopped;
-    log(io, `openctl: stopped: ${why}; the journal keeps the finished files: run the same command with --resume to finish`);
+    log(io, why.includes('--resume') ? `openctl: stopped: ${why}` : `openctl: stopped: ${why}; the journal keeps the finished files: run the same command with --resume to finish`);
   } else if (s.manifest) {
     out(io, `manifest: ${s.manifest}`);
   }
-  if (s.exitCode === ExitCode.Rejected) log(io, `openctl: ${s.failed} file(s) failed: the others are signed`);
+  if (s.exitCode === ExitCode.Rejected && s.failed > 0) log(io, `openctl: ${s.failed} file(s) failed: the others are signed`);
 }

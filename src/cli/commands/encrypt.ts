@@ -11,7 +11,7 @@ import { OpenctlError } from '../../util/errors';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { checkOutputs } from '../../util/output-check';
 import { buildEncryptedConfig, buildEncryptedStub, buildSignedFile, decryptConfig } from '../../formats';
-import { readCertificates } from '../../crypto/certificate';
+import { certificateInfo, readCertificates } from '../../crypto/certificate';
 import { defaultUnsignedName } from './sign';
 
 interface EncryptOptions extends FileSigningOptions {
@@ -30,8 +30,7 @@ export function register(program: Command, ctx: CliContext): void {
       const timestamp = parseTimestamp(opts.timestamp);
       const dnStyle = parseDnStyle(opts.dnStyle);
       const plaintext = await readInput(file);
-      const [deviceCertificate] = readCertificates(await readInput(opts.deviceCert, 'certificate'));
-      if (!deviceCertificate) throw new OpenctlError(`${opts.deviceCert}: no certificate found`);
+      const deviceCertificate = readDeviceCertificate(opts.deviceCert, await readInput(opts.deviceCert, 'certificate'));
       const dir = opts.outDir ?? path.dirname(file);
       const encName = `${path.basename(file)}.enc.sgn`;
       const stubName = `${path.basename(file)}.sgn`;
@@ -95,4 +94,23 @@ function readPrivateKey(bytes: Buffer, file: string): KeyObject {
   } catch {
     throw new OpenctlError(`${file}: no readable private key (PEM, unencrypted)`);
   }
+}
+
+/** The phone certificate, with every problem named by its file (not by the output being written). */
+function readDeviceCertificate(file: string, bytes: Buffer): Buffer {
+  let certificate: Buffer | undefined;
+  try {
+    [certificate] = readCertificates(bytes);
+  } catch (err) {
+    throw new OpenctlError(`${file}: ${(err as Error).message}`);
+  }
+  if (!certificate) throw new OpenctlError(`${file}: no certificate found`);
+  let info: ReturnType<typeof certificateInfo>;
+  try {
+    info = certificateInfo(certificate);
+  } catch (err) {
+    throw new OpenctlError(`${file}: ${(err as Error).message}`);
+  }
+  if (info.keyAlgorithm !== 'RSA') throw new OpenctlError(`${file}: the phone certificate holds an ${info.keyAlgorithm} key: configs are encrypted for RSA keys only`);
+  return certificate;
 }

@@ -1,4 +1,5 @@
 import type { ElementRow, FileReport, RecordReport } from '../../inspect/report';
+import { joinSafeLines, safeText } from '../../util/safe-text';
 
 /** Said wherever a rollback ITL is shown: what it does to phones is the one thing to know about it. */
 export const ROLLBACK_ITL_NOTE =
@@ -11,7 +12,7 @@ function table(rows: ElementRow[]): string[] {
   for (const r of rows) {
     const name = `${'  '.repeat(r.depth)}${r.name}`;
     lines.push(
-      `${String(r.offset).padEnd(7)}  ${String(r.tag).padEnd(3)}  ${name.padEnd(24)}  ${String(r.length).padEnd(6)}  ${r.value ?? ''}`.trimEnd(),
+      `${String(r.offset).padEnd(7)}  ${String(r.tag).padEnd(3)}  ${name.padEnd(24)}  ${String(r.length).padEnd(6)}  ${safeText(r.value ?? '')}`.trimEnd(),
     );
   }
   return lines;
@@ -56,5 +57,5 @@ export function renderShowText(report: FileReport): string {
   else if (v.valid) lines.push(kind ? `The ${kind} file was verified successfully.` : `The file was verified successfully.`);
   else lines.push(`The ${kind ?? ''} file signature is INVALID: ${v.reason}.`.replace('  ', ' '));
   if (report.rollback) lines.push('', ROLLBACK_ITL_NOTE);
-  return `${lines.join('\n')}\n`;
+  return `${joinSafeLines(lines)}\n`;
 }

@@ -6,6 +6,7 @@ import { roleName } from '../../formats';
 import { Role } from '../../formats/model';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { OpenctlError } from '../../util/errors';
+import { readInput } from '../../util/read-input';
 import type { ClusterDraft, DraftRecord } from '../contract';
 import type { CheckView, ClusterCertView, ClusterView } from '../types';
 import { certView } from './certs';
@@ -27,7 +28,7 @@ async function certFromSource(role: number, source: string | undefined, der: str
       const fromToken = resolve?.(source);
       return fromToken ? { ...base, certificate: certView(fromToken) } : base; // else read when the CTL is built
     }
-    const first = readCertificates(await fs.readFile(source))[0];
+    const first = readCertificates(await readInput(source, 'certificate'))[0];
     return { ...base, certificate: certView(first!) };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -182,7 +183,7 @@ export async function clusterCtlRecords(draft: ClusterDraft, resolve?: UriResolv
       der = resolve?.(source.cert)?.toString('base64');
       if (!der) throw new OpenctlError(`${source.cert}: no token present holds this certificate: insert it, or add the SAST from the CTL builder`);
     }
-    der ??= readCertificates(await fs.readFile(source.cert))[0]!.toString('base64');
+    der ??= readCertificates(await readInput(source.cert, 'certificate'))[0]!.toString('base64');
     records.push({
       from: 'certificate',
       role: source.role,

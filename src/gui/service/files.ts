@@ -1,7 +1,7 @@
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { FileSource } from '../contract';
 import { OpenctlError } from '../../util/errors';
+import { readInput } from '../../util/read-input';
 
 /** Larger than any real CTL, ITL, config or certificate: refused before being read whole. */
 const MAX_FILE_BYTES = 32 * 1024 * 1024;
@@ -20,15 +20,5 @@ export async function readSource(source: FileSource): Promise<SourceBytes> {
     return { name: path.basename(source.name), bytes };
   }
   const file = path.resolve(source.path);
-  try {
-    const stat = await fs.stat(file);
-    if (stat.isDirectory()) throw new OpenctlError(`${file}: is a folder, not a file`);
-    if (stat.size > MAX_FILE_BYTES) throw new OpenctlError(`${file}: too large (${stat.size} bytes)`);
-    return { name: file, bytes: await fs.readFile(file) };
-  } catch (err) {
-    if (err instanceof OpenctlError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? String(err));
-    throw new OpenctlError(`${file}: cannot read: ${reason}`);
-  }
+  return { name: file, bytes: await readInput(file, { maxBytes: MAX_FILE_BYTES }) };
 }

@@ -332,6 +332,9 @@ export class TokenService implements TokenAccess {
         locked: f.userPinLocked,
       });
       if (flags.userPinLocked) return result(false, `token ${label}: the user PIN is locked; an administrator must unblock it with the SO PIN`);
+      // Logged in already: a PIN typed now would be "accepted" without the token ever seeing it. Say so instead
+      // (log out first to log in again), so that nobody takes a wrong PIN for a right one.
+      if (this.logins.get(id)?.loggedIn) return result(true, `token ${label} is already logged in: the PIN was not checked (log out first to log in again)`);
       if (flags.userPinFinalTry && !flags.protectedAuthenticationPath && !confirmFinalTry) {
         return { ...result(false, `token ${label}: this is the final PIN try: confirm that you want to try it`), needsConfirmation: true };
       }
