@@ -143,14 +143,15 @@ export class TokenIssuer implements IssuingKey {
 
   private readonly keySpki: Buffer;
 
-  static async create(open: () => Promise<Signer>, issuerCert?: Buffer): Promise<TokenIssuer> {
+  /** `open` the first time (may ask for the PIN); `reopen` after a removal (must not ask anyone). */
+  static async create(open: () => Promise<Signer>, reopen: () => Promise<Signer>, issuerCert?: Buffer): Promise<TokenIssuer> {
     const signer = await open();
     try {
       const certificate = issuerCert ?? Buffer.from(signer.certificate);
       const tokenKey = new X509Certificate(Buffer.from(signer.certificate)).publicKey;
       if (tokenKey.asymmetricKeyType !== 'rsa') throw new OpenctlError(`${signer.description}: a token issuing key must be RSA`);
       checkIssuingCertificate(certificate, tokenKey, signer.description);
-      return new TokenIssuer(certificate, signer.description, open, signer);
+      return new TokenIssuer(certificate, signer.description, reopen, signer);
     } catch (err) {
       await signer.close?.();
       throw err;
