@@ -133,6 +133,7 @@ export async function startTlsService(options: TlsServiceOptions): Promise<Runni
       raw.destroySoon();
       return;
     }
+    PEERS.set(raw, peerOf(raw)); // a reset socket forgets its address before its error is logged
     open.add(raw);
     metrics?.activeConnections.set(open.size);
     const lifetime = setTimeout(() => {
@@ -213,7 +214,11 @@ async function listenTcp(at: ListenAddress, onTcp: (socket: net.Socket) => void)
   }
 }
 
+const PEERS = new WeakMap<net.Socket, string>();
+
 export function peerOf(socket: net.Socket): string {
+  const known = PEERS.get(socket) ?? PEERS.get((socket as { _parent?: net.Socket })._parent as net.Socket);
+  if (known) return known;
   const address = (socket.remoteAddress ?? '?').replace(/^::ffff:/, '');
   return formatAddress(address, socket.remotePort ?? 0);
 }
