@@ -40,10 +40,10 @@ export class CertificateAuthenticator {
     const nameProblem = nameMismatch(leaf, input.device);
     if (nameProblem) return { ok: false, reason: nameProblem };
     const chain = this.chain(leaf, now);
-    if (typeof chain === 'string') return { ok: false, reason: chain };
+    if ('problem' in chain) return { ok: false, reason: chain.problem };
     const signatureProblem = signaturesProblem(input, leaf.publicKey);
     if (signatureProblem) return { ok: false, reason: signatureProblem };
-    return { ok: true, kind: chain, subject };
+    return { ok: true, kind: chain.kind, subject };
   }
 
   /**
@@ -51,24 +51,24 @@ export class CertificateAuthenticator {
    * (an intermediate given without its root is trusted as given); every link within its validity and a CA.
    * Returns which trust the first link reached, or why it failed.
    */
-  private chain(leaf: X509Certificate, now: Date): 'mic' | 'lsc' | string {
+  private chain(leaf: X509Certificate, now: Date): { kind: 'mic' | 'lsc' } | { problem: string } {
     const leafValidity = validityProblem(leaf, now);
-    if (leafValidity) return leafValidity;
+    if (leafValidity) return { problem: leafValidity };
     const first = this.issuerOf(leaf);
     if (!first) {
-      return `the certificate (${oneLine(leaf.subject)}, issued by ${oneLine(leaf.issuer)}) does not chain to a --mic-ca or the LSC CA`;
+      return { problem: `the certificate (${oneLine(leaf.subject)}, issued by ${oneLine(leaf.issuer)}) does not chain to a --mic-ca or the LSC CA` };
     }
     let current = first;
     for (let depth = 0; depth < MAX_DEPTH; depth += 1) {
-      if (!current.cert.ca) return `${oneLine(current.cert.subject)} issued a certificate of the chain but is not a CA`;
+      if (!current.cert.ca) return { problem: `${oneLine(current.cert.subject)} issued a certificate of the chain but is not a CA` };
       const validity = validityProblem(current.cert, now);
-      if (validity) return `the chain is not valid: ${validity}`;
-      if (current.cert.checkIssued(current.cert)) return first.kind;
+      if (validity) return { problem: `the chain is not valid: ${validity}` };
+      if (current.cert.checkIssued(current.cert)) return { kind: first.kind };
       const next = this.issuerOf(current.cert);
-      if (!next) return first.kind;
+      if (!next) return { kind: first.kind };
       current = next;
     }
-    return 'the chain is too long';
+    return { problem: 'the chain is too long' };
   }
 
   private issuerOf(cert: X509Certificate): { cert: X509Certificate; kind: 'mic' | 'lsc' } | undefined {

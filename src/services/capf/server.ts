@@ -88,19 +88,20 @@ export async function startCapfServer(options: CapfServerOptions): Promise<CapfS
     }
     active += 1;
     const started = performance.now();
-    let outcome: SessionOutcome;
+    const settle = async (outcome: SessionOutcome) => {
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      metrics?.requests.inc({ verdict: outcome.result });
+      metrics?.duration.observe({ verdict: outcome.result }, ms / 1000);
+      metrics?.connections.inc({ result: outcome.result === 'refused' || outcome.result === 'pending' ? 'protocol_error' : 'answered' });
+      const line = { peer: connection.peer, ...outcome, ms };
+      log.log('session', line);
+      await options.audit?.append(line).catch((err: Error) => log.log('warning', { message: `capf: cannot append to the audit log: ${err.message}` }));
+    };
     try {
-      outcome = await runServerSession(new MessageChannel(connection.socket), session, settings);
+      await runServerSession(new MessageChannel(connection.socket), session, settings, settle);
     } finally {
       active -= 1;
     }
-    const ms = Math.round((performance.now() - started) * 10) / 10;
-    metrics?.requests.inc({ verdict: outcome.result });
-    metrics?.duration.observe({ verdict: outcome.result }, ms / 1000);
-    metrics?.connections.inc({ result: outcome.result === 'refused' || outcome.result === 'pending' ? 'protocol_error' : 'answered' });
-    const line = { peer: connection.peer, ...outcome, ms };
-    log.log('session', line);
-    await options.audit?.append(line).catch((err: Error) => log.log('warning', { message: `capf: cannot append to the audit log: ${err.message}` }));
   }
 
   const service = await startTlsService({
