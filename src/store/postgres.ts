@@ -51,7 +51,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   const config: PoolConfig = {
     connectionString: url,
     max: options.maxConnections ?? 10,
-    connectionTimeoutMillis: 5000,
+    connectionTimeoutMillis: Math.min(5000, Math.max(500, options.busyBudgetMs ?? 5000)),
     idleTimeoutMillis: 30_000,
     statement_timeout: 10_000,
     application_name: 'openctl',
@@ -114,7 +114,7 @@ class PostgresDatabase implements Database {
 
   private retry<T>(fn: () => Promise<T>): Promise<T> {
     return withRetry(this.policy, fn).catch((err: unknown) => {
-      throw postgresError(this.description, err);
+      throw postgresError(this.description, err, this.policy.budgetMs);
     });
   }
 }
@@ -146,7 +146,7 @@ function isTransient(err: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e?.message ?? '');
 }
 
-export function postgresError(description: string, err: unknown): Error {
+export function postgresError(description: string, err: unknown, budgetMs = 10_000): Error {
   if (err instanceof StoreError) return err;
   const e = err as { code?: string; message?: string };
   if (!e?.code && !isTransient(err)) {
@@ -157,6 +157,6 @@ export function postgresError(description: string, err: unknown): Error {
     return err as Error;
   }
   const transient = isTransient(err);
-  const reason = transient && TRANSIENT_ERRNO.has(e.code ?? '') ? `cannot reach the server (${e.code}, tried again for 10 s)` : (e.message ?? String(err));
+  const reason = transient && TRANSIENT_ERRNO.has(e.code ?? '') ? `cannot reach the server (${e.code}, tried again for ${budgetMs / 1000} s)` : (e.message ?? String(err));
   return new StoreError(`${description}: ${reason}`, transient);
 }

@@ -79,7 +79,7 @@ class SqliteDatabase implements Database {
         }
       }),
     ).catch((err: unknown) => {
-      throw sqliteError(this.description, err);
+      throw sqliteError(this.description, err, this.policy.budgetMs);
     });
   }
 
@@ -106,7 +106,7 @@ class SqliteDatabase implements Database {
   /** A statement outside any transaction: waits for a running transaction, retries while the file is busy. */
   private outside<T>(fn: () => Promise<T>): Promise<T> {
     return withRetry(this.policy, () => this.lock.run(fn)).catch((err: unknown) => {
-      throw sqliteError(this.description, err);
+      throw sqliteError(this.description, err, this.policy.budgetMs);
     });
   }
 
@@ -168,8 +168,8 @@ const REASONS: Record<string, string> = {
   SQLITE_CANTOPEN: 'cannot open the file',
   SQLITE_READONLY: 'read-only (permission denied or read-only file system)',
   SQLITE_FULL: 'disk full',
-  SQLITE_BUSY: 'busy: another process holds it locked (tried again for 10 s)',
-  SQLITE_LOCKED: 'locked by another process (tried again for 10 s)',
+  SQLITE_BUSY: 'busy: another process holds it locked',
+  SQLITE_LOCKED: 'locked by another process',
   SQLITE_IOERR: 'input/output error',
   EACCES: 'permission denied',
   EPERM: 'permission denied',
@@ -179,11 +179,12 @@ const REASONS: Record<string, string> = {
   ENOTDIR: 'a parent is not a folder',
 };
 
-export function sqliteError(file: string, err: unknown): Error {
+export function sqliteError(file: string, err: unknown, budgetMs?: number): Error {
   if (err instanceof StoreError) return err;
   const code = (err as { code?: string })?.code ?? '';
   const base = code.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1');
   const reason = REASONS[code] ?? REASONS[base];
   if (!reason && !code) return err as Error; // not a SQLite or system error: a bug or the caller's own error
-  return new StoreError(`${file}: ${reason ?? (err as Error).message}`, isBusy(err));
+  const retried = isBusy(err) && budgetMs ? ` (tried again for ${budgetMs / 1000} s)` : '';
+  return new StoreError(`${file}: ${reason ?? (err as Error).message}${retried}`, isBusy(err));
 }

@@ -22,7 +22,8 @@ import { DEVICE_NAME } from '../../services/tvs/messages';
 export function register(program: Command, ctx: CliContext): void {
   const tvs = program.command('tvs').description('the Trust Verification Service phones ask on port 2445: its certificate store, the server, a client');
   const resolve = (file: string) => path.resolve(ctx.io.cwd, file);
-  const open = async (db: string) => new TvsStore(await openServiceStore(db, [TVS_MIGRATIONS], { cwd: ctx.io.cwd }));
+  // The server gives a busy or unreachable store 2 s per request (a phone waits for its answer); commands 10 s.
+  const open = async (db: string, busyBudgetMs = 10_000) => new TvsStore(await openServiceStore(db, [TVS_MIGRATIONS], { cwd: ctx.io.cwd, busyBudgetMs }));
   const shown = (db: string) => (isPostgresUrl(db) ? redactUrl(db) : db);
 
   tvs
@@ -190,7 +191,7 @@ export function register(program: Command, ctx: CliContext): void {
       const drainMs = intOption(opts.drainTimeout, '--drain-timeout', 0, 600_000, 10_000);
       const { key, certificate } = await readTlsSigner(opts.signer, resolve(opts.signer));
       ctx.stopsOnSignal();
-      const store = await open(opts.db);
+      const store = await open(opts.db, 2000);
       const logger = jsonLogger(ctx.io.stderr, { service: 'tvs' });
       const metrics = new ServiceMetrics('openctl_tvs');
       let running;
