@@ -175,7 +175,12 @@ export class TokenIssuer implements IssuingKey {
 
   private async current(): Promise<Signer> {
     if (this.signer) return this.signer;
-    this.opening ??= this.open().finally(() => (this.opening = undefined));
+    // Whatever stops the token from opening (absent, PIN gone, module error) fails this enrolment as a token problem.
+    this.opening ??= this.open()
+      .catch((err: unknown) => {
+        throw err instanceof TokenError ? err : new TokenError(`${this.description}: cannot open the issuing key again: ${(err as Error).message}`);
+      })
+      .finally(() => (this.opening = undefined));
     const signer = await this.opening;
     if (!spkiOf(signer).equals(this.keySpki)) {
       await signer.close?.();
