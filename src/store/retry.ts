@@ -27,15 +27,23 @@ export async function withRetry<T>(policy: RetryPolicy, fn: () => Promise<T>): P
 /** A tiny FIFO lock: one holder at a time, in arrival order. */
 export class Mutex {
   private tail: Promise<void> = Promise.resolve();
+  private holders = 0;
+
+  /** Nobody holds or waits for the lock: a synchronous step may run at once, without queueing. */
+  get idle(): boolean {
+    return this.holders === 0;
+  }
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
     const previous = this.tail;
     let release!: () => void;
     this.tail = new Promise<void>((resolve) => (release = resolve));
+    this.holders += 1;
     await previous;
     try {
       return await fn();
     } finally {
+      this.holders -= 1;
       release();
     }
   }

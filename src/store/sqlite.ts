@@ -54,6 +54,14 @@ class SqliteDatabase implements Database {
   ) {}
 
   all<T extends object = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    // The hot path (a TVS lookup per request): no transaction running, so run now; queue and retry only when busy.
+    if (this.lock.idle && !this.closed) {
+      try {
+        return Promise.resolve(this.prepare(sql).all(...params) as T[]);
+      } catch (err) {
+        if (!isBusy(err)) return Promise.reject(sqliteError(this.description, err, this.policy.budgetMs));
+      }
+    }
     return this.outside(() => this.direct.all<T>(sql, params));
   }
 

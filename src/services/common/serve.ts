@@ -38,4 +38,5 @@ export async function runServe(options: ServeOptions): Promise<void> {
   await options.metricsServer?.close();
   await options.close?.();
   log.log('stopped', { cut });
+  log.flush();
 }

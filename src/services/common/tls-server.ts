@@ -116,7 +116,9 @@ export async function startTlsService(options: TlsServiceOptions): Promise<Runni
       () => {
         socket.end();
         // A peer that never reads its answer does not keep the socket.
-        setTimeout(() => socket.destroy(), 2000).unref();
+        const linger = setTimeout(() => socket.destroy(), 2000);
+        linger.unref();
+        socket.once('close', () => clearTimeout(linger));
       },
       (err: unknown) => {
         log.log('internal-error', { peer: connection.peer, error: err instanceof Error ? err.message : String(err) });
@@ -183,7 +185,7 @@ export async function startTlsService(options: TlsServiceOptions): Promise<Runni
 async function listenTcp(at: ListenAddress, onTcp: (socket: net.Socket) => void): Promise<net.Server> {
   const attempt = (host: string, ipv6Only: boolean) =>
     new Promise<net.Server>((resolve, reject) => {
-      const server = net.createServer({ noDelay: true }, onTcp);
+      const server = net.createServer(onTcp);
       server.once('error', reject);
       server.listen({ port: at.port, host, ipv6Only, backlog: 1024 }, () => {
         server.off('error', reject);
