@@ -1,4 +1,4 @@
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IssuingKey } from './issuer';
 import { x509Signing } from './issuer';
 import { x509 } from './x509';
@@ -35,27 +35,20 @@ export interface IssuedLsc {
  */
 export async function buildLsc(issuer: IssuingKey, request: LscRequest): Promise<IssuedLsc> {
   const lib = x509();
-  const issuerCert = new lib.X509Certificate(issuer.certificate);
-  const subject: Array<Record<string, string[]>> = [{ CN: [request.device] }];
-  const issuerName = issuerCert.subjectName.toJSON();
-  for (const attribute of COPIED_ATTRIBUTES) {
-    for (const rdn of issuerName) {
-      const values = rdn[attribute];
-      if (values) subject.push({ [attribute]: values });
-    }
-  }
+  const { issuerName, subjectTail } = issuerFacts(issuer.certificate);
+  const subject: Array<Record<string, string[]>> = [{ CN: [request.device] }, ...subjectTail];
   const now = request.now ?? new Date();
   const notBefore = new Date(Math.floor((now.getTime() - BACKDATE_MS) / 1000) * 1000);
   const notAfter = new Date(Math.floor((now.getTime() + request.days * 86_400_000) / 1000) * 1000);
   const serial = randomBytes(16);
-  serial[0] &= 0x7f; // positive without a sign byte: 128 bits of which 127 random
-  if (serial[0] === 0) serial[0] = 0x01;
+  serial[0] &= 0x7f; // positive without a sign byte, and 16 bytes long
+  if (serial[0] < 0x10) serial[0] |= 0x10; // no leading zero digit: the hex is the serial as everyone prints it
   const { crypto, signingKey } = x509Signing(issuer);
   const cert = await lib.X509CertificateGenerator.create(
     {
       serialNumber: serial.toString('hex'),
       subject: new lib.Name(subject),
-      issuer: issuerCert.subjectName,
+      issuer: issuerName,
       notBefore,
       notAfter,
       publicKey: request.publicKey,
@@ -69,8 +62,7 @@ export async function buildLsc(issuer: IssuingKey, request: LscRequest): Promise
     },
     crypto,
   );
-  const der = Buffer.from(cert.rawData);
-  return { der, serial: new X509Certificate(der).serialNumber.toLowerCase(), notBefore, notAfter };
+  return { der: Buffer.from(cert.rawData), serial: serial.toString('hex'), notBefore, notAfter };
 }
 
 type CryptoKeyParam = Parameters<ReturnType<typeof x509>['X509CertificateGenerator']['create']>[0] extends infer P
@@ -78,3 +70,25 @@ type CryptoKeyParam = Parameters<ReturnType<typeof x509>['X509CertificateGenerat
     ? K
     : never
   : never;
+
+/** The issuing certificate's subject (the LSC's issuer) and the attributes copied from it, read once per CA. */
+const facts = new WeakMap<Buffer, { issuerName: InstanceType<ReturnType<typeof x509>['Name']>; subjectTail: Array<Record<string, string[]>> }>();
+
+function issuerFacts(certificate: Buffer) {
+  let known = facts.get(certificate);
+  if (!known) {
+    const lib = x509();
+    const issuerName = new lib.X509Certificate(certificate).subjectName;
+    const json = issuerName.toJSON();
+    const subjectTail: Array<Record<string, string[]>> = [];
+    for (const attribute of COPIED_ATTRIBUTES) {
+      for (const rdn of json) {
+        const values = rdn[attribute];
+        if (values) subjectTail.push({ [attribute]: values });
+      }
+    }
+    known = { issuerName, subjectTail };
+    facts.set(certificate, known);
+  }
+  return known;
+}

@@ -118,7 +118,9 @@ class Run {
   ) {}
 
   async settle(outcome: SessionOutcome): Promise<void> {
-    if (this.device) {
+    // A completed operation recorded the contact with its confirmation (one write fewer per enrolment).
+    const recorded = outcome.result === 'installed' || outcome.result === 'fetched' || outcome.result === 'deleted';
+    if (this.device && !recorded) {
       await this.s.store.recordContact(this.device.name, outcome.result).catch((err: unknown) => this.s.warn(`capf: cannot record the contact of ${this.device!.name}: ${(err as Error).message}`));
     }
     await this.onSettle(outcome);
