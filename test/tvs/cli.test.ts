@@ -6,6 +6,8 @@ import * as http from 'node:http';
 import { runCliCaptured } from '../helpers/run-cli';
 import { sha256Hex } from '../../src/store/tvs';
 import { encodeVerifyRequest, encodeVerifyResponse } from '../../src/services/tvs/messages';
+import { execFileSync } from 'node:child_process';
+import { makeCert } from '../helpers/pki';
 import { itlWithTvs, tempDir, tvsPki, type TvsPki } from './fixture';
 import { serveInProcess, serveProcess } from './cli-helpers';
 
@@ -69,6 +71,26 @@ describe('CLI: openctl tvs', function () {
       assert.equal(r.stderr, `openctl: ${sha256Hex(p.app.certDer)}: not in the store\n`);
       r = await runCliCaptured(['tvs', 'list', '--db', db]);
       assert.equal(r.stdout, `${db}: TVS vouches for no certificate\n`);
+    });
+
+    it('never sends a certificate name\'s control characters to the terminal; refuses a FIFO instead of blocking on it', async () => {
+      const evil = await makeCert({ cn: 'evil\x1b[2J\x1b[31mred\x7f\x07' });
+      const file = path.join(dir, 'evil.pem');
+      writeFileSync(file, evil.certPem);
+      const db = path.join(dir, 'evil.db');
+      let r = await runCliCaptured(['tvs', 'add', '--db', db, file, '--roles', 'app-server']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'added  APP-SERVER  ttl 86400  CN=evil\\x1b[2J\\x1b[31mred\\x7f\\x07,O=openctl test,OU=UC\n');
+      r = await runCliCaptured(['tvs', 'list', '--db', db]);
+      assert.doesNotMatch(r.stdout, /[\x00-\x09\x0b-\x1f]/);
+      const fifo = path.join(dir, 'cert.fifo');
+      execFileSync('mkfifo', [fifo]);
+      r = await runCliCaptured(['tvs', 'add', '--db', db, fifo, '--roles', 'ccm']);
+      assert.equal(r.code, 2);
+      assert.equal(r.stderr, `openctl: ${fifo}: not a regular file (a FIFO or a device?), not a certificate\n`);
+      r = await runCliCaptured(['tvs', 'query', '127.0.0.1:1', f.app!, '--tvs-cert', '/dev/zero']);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /\/dev\/zero: not a regular file/);
     });
 
     it('adds every record of a CTL or ITL with its role (--from)', async () => {

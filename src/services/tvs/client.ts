@@ -156,7 +156,8 @@ function connect(
       const raw = presented ? Buffer.from(presented.raw) : undefined;
       if (!raw || !anchors.certificates.some((c) => c.equals(raw))) {
         const sha = raw ? createHash('sha256').update(raw).digest('hex').slice(0, 16) : 'none';
-        fail(new NetworkError(`TVS ${where}: the server's certificate (${presented?.subject.replace(/\n/g, ', ') ?? 'none'}, SHA-256 ${sha}...) is not one of ${anchors.source}: not the TVS a phone would trust`));
+        const name = (presented?.subject ?? 'none').replace(/\n/g, ', ').replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+        fail(new NetworkError(`TVS ${where}: the server's certificate (${name}, SHA-256 ${sha}...) is not one of ${anchors.source}: not the TVS a phone would trust`));
         return;
       }
       socket.removeAllListeners('error');
