@@ -13,7 +13,7 @@ import { MessageChannel } from '../src/services/capf/channel';
 import { authResponse, CapfCommand, CapfReason, CapfTag, keyGenResponse, phoneResponse, readU8, simpleMessage } from '../src/services/capf/messages';
 import { issue, pem } from '../test/capf/pki';
 import { PassThrough, Readable } from 'node:stream';
-import { readAnswer, runLoad, startLimitT } from './tvs-limit';
+import { cpuMs, readAnswer, runLoad, startLimitT } from './tvs-limit';
 import { authRequest, encodeMessage, endSession } from '../src/services/capf/messages';
 
 /**
@@ -195,7 +195,10 @@ async function main(): Promise<void> {
       answer: encodeMessage(endSession(1, 1)),
       framing: { lengthOffset: 6, lengthBytes: 2, headerLength: 8 },
     });
+    const tCpu: number[] = [];
     const measureT = async () => {
+      let conversations = 0;
+      const cpu0 = cpuMs(limitServer.pid);
       const r = await runLoad({
         port: limitServer.port,
         concurrency: args.concurrency,
@@ -205,8 +208,11 @@ async function main(): Promise<void> {
           await readAnswer(socket, (b) => b.length >= 8 && b.length >= 8 + b.readUInt16BE(6));
           socket.write(encodeMessage(authResponse(1, { device: 'SEP000000000000' })));
           await readAnswer(socket, (b) => b.length >= 8 && b.length >= 8 + b.readUInt16BE(6));
+          conversations += 1;
         },
       });
+      const cpu1 = cpuMs(limitServer.pid);
+      if (cpu0 !== undefined && cpu1 !== undefined && conversations > 0) tCpu.push((cpu1 - cpu0) / conversations);
       return r.qps;
     };
     const tRounds: number[] = [await measureT()];
@@ -216,7 +222,7 @@ async function main(): Promise<void> {
     const sPem = opensslSign(args.seconds);
     const sToken = csignOneThread(hsmEnv, 'bench-ca', 'ca', args.seconds);
 
-    const runs: Array<{ ca: string; s: number; t: number; limit: number; rate: number; seconds: number; failures: number }> = [];
+    const runs: Array<{ ca: string; s: number; t: number; limit: number; rate: number; seconds: number; failures: number; cpuPerEnrolment: number }> = [];
     for (const ca of ['pem', 'softhsm'] as const) {
       const db = path.join(dir, `capf-${ca}.db`);
       const out = path.join(dir, `out-${ca}`);
@@ -234,7 +240,10 @@ async function main(): Promise<void> {
       const port = Number(server.match[1]);
       log(`${ca} CA: warm-up ${warmup}, then ${args.phones} enrolments at ${args.concurrency}...`);
       await drive(warmup, args.concurrency, (i) => phone(port, names[args.phones + i]!, spkis[i % spkis.length]!));
+      const cpu0 = cpuMs(server.child.pid!);
       const result = await drive(args.phones, args.concurrency, (i) => phone(port, names[i]!, spkis[i]!));
+      const cpu1 = cpuMs(server.child.pid!);
+      const cpuPerEnrolment = cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / (args.phones - result.failures) : NaN;
       await stop(server.child);
       const written = fs.readdirSync(out).filter((f) => f.endsWith('.pem')).length;
       if (written !== args.phones + warmup - result.failures) log(`${ca}: ${written} LSC files written, expected ${args.phones + warmup - result.failures}`);
@@ -243,7 +252,7 @@ async function main(): Promise<void> {
       const t = (tRounds[tRounds.length - 2]! + tRounds[tRounds.length - 1]!) / 2;
       const s = ca === 'pem' ? sPem : sToken;
       const limit = 1 / (1 / t + 1 / s);
-      runs.push({ ca, s, t, limit, rate: result.perSecond, seconds: result.seconds, failures: result.failures });
+      runs.push({ ca, s, t, limit, rate: result.perSecond, seconds: result.seconds, failures: result.failures, cpuPerEnrolment });
     }
 
     const fmt = (n: number) => n.toFixed(0);
@@ -256,13 +265,15 @@ async function main(): Promise<void> {
       `| S (PEM): openssl speed rsa2048, one process | ${fmt(sPem)} sign/s |`,
       `| S (SoftHSM): C_Sign, one thread | ${fmt(sToken)} sign/s |`,
       '',
-      `| issuing CA | T (mean of its rounds) | limit 1/(1/T+1/S) | enrolments/s | ratio | failures |`,
-      `|---|---|---|---|---|---|`,
-      ...runs.map((r) => `| ${r.ca === 'pem' ? 'PEM (RSA 2048)' : 'SoftHSM (RSA 2048)'} | ${fmt(r.t)}/s | ${fmt(r.limit)}/s | ${fmt(r.rate)}/s (${r.seconds.toFixed(1)} s) | ${(r.rate / r.limit).toFixed(2)}x | ${r.failures} |`),
+      `| CPU of limit T's process per conversation | ${tCpu.map((c) => c.toFixed(2)).join(', ')} ms |`,
+      '',
+      `| issuing CA | T (mean of its rounds) | limit 1/(1/T+1/S) | enrolments/s | ratio | server CPU per enrolment | failures |`,
+      `|---|---|---|---|---|---|---|`,
+      ...runs.map((r) => `| ${r.ca === 'pem' ? 'PEM (RSA 2048)' : 'SoftHSM (RSA 2048)'} | ${fmt(r.t)}/s | ${fmt(r.limit)}/s | ${fmt(r.rate)}/s (${r.seconds.toFixed(1)} s) | ${(r.rate / r.limit).toFixed(2)}x | ${r.cpuPerEnrolment.toFixed(2)} ms | ${r.failures} |`),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     await limitServer.stop();
-    process.stdout.write(`${JSON.stringify({ bench: 'capf', phones: args.phones, concurrency: args.concurrency, tRounds, sPem, sToken, runs })}\n`);
+    process.stdout.write(`${JSON.stringify({ bench: 'capf', phones: args.phones, concurrency: args.concurrency, tRounds, tCpu, sPem, sToken, runs })}\n`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
