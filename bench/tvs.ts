@@ -111,8 +111,8 @@ async function main() {
           // Percentiles of the rounds' percentiles would be wrong; the worst round's p99 and the median round's p50
           // (rounds with no answer at all count as errors, not as latencies).
           p50Ms: median(list.map((r) => r.p50Ms).filter(Number.isFinite)),
-          p99Ms: Math.max(...list.map((r) => r.p99Ms).filter(Number.isFinite)),
-          maxMs: Math.max(...list.map((r) => r.maxMs).filter(Number.isFinite)),
+          p99Ms: worst(list.map((r) => r.p99Ms)),
+          maxMs: worst(list.map((r) => r.maxMs)),
           cpuMsPerQuery: cpu / Math.max(1, completed + errors),
         };
       };
@@ -160,6 +160,11 @@ async function main() {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function worst(values: number[]): number {
+  const finite = values.filter(Number.isFinite);
+  return finite.length ? Math.max(...finite) : NaN;
 }
 
 function median(values: number[]): number {
