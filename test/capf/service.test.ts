@@ -229,9 +229,6 @@ describe('capf: devices, serve and enroll (SQLite store, PEM CA through an inter
     const { signedBytes } = await import('../../src/services/capf/cert-auth');
     const sigs = certSignatures(key, signedBytes(name, certificate));
     sigs.sha512Signature[10] ^= 0x01;
-    // Through the library client with a key whose signature we corrupt: a phone with a broken signer.
-    const corrupt = { ...key } as never;
-    void corrupt;
     const { CertificateAuthenticator } = await import('../../src/services/capf/cert-auth');
     const auth = new CertificateAuthenticator([micRoot.der, micSub.der], [issuing.der]);
     assert.deepEqual(auth.check({ device: name, certificate, ...sigs }), { ok: false, reason: 'the SHA-512 signature (tag 20) does not verify' });
@@ -361,9 +358,14 @@ describe('capf: devices, serve and enroll (SQLite store, PEM CA through an inter
     const r5 = await cli(['capf', 'device', 'set', '--db', db, 'SEP00000000EEEE', '--op', 'fetch']);
     assert.equal(r5.code, 2);
     assert.match(r5.stderr, /no such device: SEP00000000EEEE \(nothing changed\)/);
+    const fifo = path.join(dir, 'pw.fifo');
+    await run('mkfifo', [fifo]);
+    const r7 = await cli(['capf', 'device', 'add', '--db', db, dev(0x73), '--auth', 'password', '--password-file', fifo]);
+    assert.equal(r7.code, 2, 'a FIFO is refused, not waited on');
+    assert.match(r7.stderr, /pw\.fifo: not a regular file/);
     const r6 = await cli(['capf', 'device', 'add', '--db', db, dev(0x72), '--password', 'x']);
     assert.equal(r6.code, 2, 'no password option on add');
-    assert.equal((await list()).some((d) => [dev(0x70), dev(0x71), dev(0x72)].includes(String(d.device))), false, 'nothing half-added');
+    assert.equal((await list()).some((d) => [dev(0x70), dev(0x71), dev(0x72), dev(0x73)].includes(String(d.device))), false, 'nothing half-added');
   });
 
   it('--from-csv: thousands of devices in one transaction, per-row passwords hashed, remove', async () => {
