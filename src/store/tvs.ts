@@ -104,17 +104,15 @@ export class TvsStore {
       const now = new Date().toISOString();
       for (const entry of entries) {
         const key = sha256Hex(entry.certificate);
-        const roles = formatRoles(entry.roles);
-        const changed = await tx.run('UPDATE tvs_certificates SET roles = ?, ttl = ?, updated_at = ? WHERE sha256 = ?', [roles, entry.ttl, now, key]);
-        if (changed > 0) {
-          updated.push(key);
-          continue;
-        }
+        const known = await tx.all('SELECT 1 AS known FROM tvs_certificates WHERE sha256 = ?', [key]);
+        // An upsert, so that two `tvs add` of one certificate at once (two nodes, one PostgreSQL store) both succeed.
         await tx.run(
-          'INSERT INTO tvs_certificates (sha256, serial, subject, issuer, certificate, roles, ttl, added_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-          [key, entry.serial, entry.subject, entry.issuer, entry.certificate, roles, entry.ttl, now, now],
+          `INSERT INTO tvs_certificates (sha256, serial, subject, issuer, certificate, roles, ttl, added_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (sha256) DO UPDATE SET roles = excluded.roles, ttl = excluded.ttl, updated_at = excluded.updated_at`,
+          [key, entry.serial, entry.subject, entry.issuer, entry.certificate, formatRoles(entry.roles), entry.ttl, now, now],
         );
-        added.push(key);
+        (known.length > 0 ? updated : added).push(key);
       }
       return { added, updated };
     });

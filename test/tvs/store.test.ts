@@ -98,6 +98,8 @@ function storeContract(name: string, open: () => Promise<Database>) {
           ...Array.from({ length: 20 }, (_, i) => tvs.put([put(app.certDer, [1], 100 + i)])),
           ...Array.from({ length: 20 }, (_, i) => other.put([put(ccm.certDer, [2], 200 + i)])),
           other.put([put(stranger.certDer, [7])]),
+          // The same certificate from both at once: both succeed (an upsert), one row.
+          ...Array.from({ length: 5 }, () => other.put([put(app.certDer, [1], 150)])),
         ]);
         assert.equal(await tvs.count(), 3);
         assert.equal(await other.count(), 3);
