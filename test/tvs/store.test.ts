@@ -163,14 +163,21 @@ describe('store', function () {
         '-e',
         `const D=require(${JSON.stringify(require.resolve('better-sqlite3'))});const d=new D(${JSON.stringify(file)});d.exec('BEGIN IMMEDIATE');d.exec("INSERT INTO openctl_schema VALUES ('lockholder',1,'x','x')");console.log('locked');setTimeout(()=>{d.exec('COMMIT');d.close();console.log('released')},1500);`,
       ]);
-      await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+      // Both promises made now: the holder may be gone before the test gets to wait for it.
+      const exited = new Promise<number | null>((resolve) => holder.once('close', (code) => resolve(code)));
+      let holderErr = '';
+      holder.stderr.on('data', (c: Buffer) => (holderErr += c.toString()));
+      await Promise.race([
+        new Promise<void>((resolve) => holder.stdout.once('data', () => resolve())),
+        exited.then((code) => Promise.reject(new Error(`the lock holder exited (${code}) before locking: ${holderErr}`))),
+      ]);
       const started = Date.now();
       assert.deepEqual(await tvs.lookup(sha256Hex(app.certDer)), { roles: [1], ttl: 3600 }, 'reads are not blocked');
       assert.ok(Date.now() - started < 500);
       await tvs.put([put(ccm.certDer, [2])]); // retried until the lock is released
       assert.ok(Date.now() - started >= 1000, 'the write waited for the lock');
       assert.equal(await tvs.count(), 2);
-      await new Promise((resolve) => holder.once('close', resolve));
+      assert.equal(await exited, 0, holderErr);
       await db.close();
     });
 
