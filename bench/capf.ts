@@ -196,9 +196,11 @@ async function main(): Promise<void> {
       framing: { lengthOffset: 6, lengthBytes: 2, headerLength: 8 },
     });
     const tCpu: number[] = [];
+    const tGenCpu: number[] = [];
     const measureT = async () => {
       let conversations = 0;
       const cpu0 = cpuMs(limitServer.pid);
+      const own0 = process.cpuUsage();
       const r = await runLoad({
         port: limitServer.port,
         concurrency: args.concurrency,
@@ -212,7 +214,9 @@ async function main(): Promise<void> {
         },
       });
       const cpu1 = cpuMs(limitServer.pid);
+      const own = process.cpuUsage(own0);
       if (cpu0 !== undefined && cpu1 !== undefined && conversations > 0) tCpu.push((cpu1 - cpu0) / conversations);
+      if (conversations > 0) tGenCpu.push((own.user + own.system) / 1000 / conversations);
       return r.qps;
     };
     const tRounds: number[] = [await measureT()];
@@ -222,7 +226,7 @@ async function main(): Promise<void> {
     const sPem = opensslSign(args.seconds);
     const sToken = csignOneThread(hsmEnv, 'bench-ca', 'ca', args.seconds);
 
-    const runs: Array<{ ca: string; s: number; t: number; limit: number; rate: number; seconds: number; failures: number; cpuPerEnrolment: number }> = [];
+    const runs: Array<{ ca: string; s: number; t: number; limit: number; rate: number; seconds: number; failures: number; cpuPerEnrolment: number; generatorCpu: number }> = [];
     for (const ca of ['pem', 'softhsm'] as const) {
       const db = path.join(dir, `capf-${ca}.db`);
       const out = path.join(dir, `out-${ca}`);
@@ -241,8 +245,11 @@ async function main(): Promise<void> {
       log(`${ca} CA: warm-up ${warmup}, then ${args.phones} enrolments at ${args.concurrency}...`);
       await drive(warmup, args.concurrency, (i) => phone(port, names[args.phones + i]!, spkis[i % spkis.length]!));
       const cpu0 = cpuMs(server.child.pid!);
+      const own0 = process.cpuUsage();
       const result = await drive(args.phones, args.concurrency, (i) => phone(port, names[i]!, spkis[i]!));
       const cpu1 = cpuMs(server.child.pid!);
+      const own = process.cpuUsage(own0);
+      const generatorCpu = (own.user + own.system) / 1000 / args.phones;
       const cpuPerEnrolment = cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / (args.phones - result.failures) : NaN;
       await stop(server.child);
       const written = fs.readdirSync(out).filter((f) => f.endsWith('.pem')).length;
@@ -252,7 +259,7 @@ async function main(): Promise<void> {
       const t = (tRounds[tRounds.length - 2]! + tRounds[tRounds.length - 1]!) / 2;
       const s = ca === 'pem' ? sPem : sToken;
       const limit = 1 / (1 / t + 1 / s);
-      runs.push({ ca, s, t, limit, rate: result.perSecond, seconds: result.seconds, failures: result.failures, cpuPerEnrolment });
+      runs.push({ ca, s, t, limit, rate: result.perSecond, seconds: result.seconds, failures: result.failures, cpuPerEnrolment, generatorCpu });
     }
 
     const fmt = (n: number) => n.toFixed(0);
@@ -266,14 +273,15 @@ async function main(): Promise<void> {
       `| S (SoftHSM): C_Sign, one thread | ${fmt(sToken)} sign/s |`,
       '',
       `| CPU of limit T's process per conversation | ${tCpu.map((c) => c.toFixed(2)).join(', ')} ms |`,
+      `| load generator CPU per limit-T conversation | ${tGenCpu.map((c) => c.toFixed(2)).join(', ')} ms |`,
       '',
-      `| issuing CA | T (mean of its rounds) | limit 1/(1/T+1/S) | enrolments/s | ratio | server CPU per enrolment | failures |`,
-      `|---|---|---|---|---|---|---|`,
-      ...runs.map((r) => `| ${r.ca === 'pem' ? 'PEM (RSA 2048)' : 'SoftHSM (RSA 2048)'} | ${fmt(r.t)}/s | ${fmt(r.limit)}/s | ${fmt(r.rate)}/s (${r.seconds.toFixed(1)} s) | ${(r.rate / r.limit).toFixed(2)}x | ${r.cpuPerEnrolment.toFixed(2)} ms | ${r.failures} |`),
+      `| issuing CA | T (mean of its rounds) | limit 1/(1/T+1/S) | enrolments/s | ratio | server CPU per enrolment | load generator CPU per enrolment | failures |`,
+      `|---|---|---|---|---|---|---|---|`,
+      ...runs.map((r) => `| ${r.ca === 'pem' ? 'PEM (RSA 2048)' : 'SoftHSM (RSA 2048)'} | ${fmt(r.t)}/s | ${fmt(r.limit)}/s | ${fmt(r.rate)}/s (${r.seconds.toFixed(1)} s) | ${(r.rate / r.limit).toFixed(2)}x | ${r.cpuPerEnrolment.toFixed(2)} ms | ${r.generatorCpu.toFixed(2)} ms | ${r.failures} |`),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     await limitServer.stop();
-    process.stdout.write(`${JSON.stringify({ bench: 'capf', phones: args.phones, concurrency: args.concurrency, tRounds, tCpu, sPem, sToken, runs })}\n`);
+    process.stdout.write(`${JSON.stringify({ bench: 'capf', phones: args.phones, concurrency: args.concurrency, tRounds, tCpu, tGenCpu, sPem, sToken, runs })}\n`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
