@@ -342,6 +342,27 @@ describe('capf: devices, serve and enroll (SQLite store, PEM CA through an inter
     assert.ok(server.events('tls-error').length >= 2, 'garbage before TLS is logged');
   });
 
+  it('reassembles a phone\'s messages sent one byte at a time', async () => {
+    const name = dev(15);
+    assert.equal((await cli(['capf', 'device', 'add', '--db', db, name, '--op', 'none'])).code, 0);
+    const { authResponse, encodeMessage } = await import('../../src/services/capf/messages');
+    const socket = tls.connect({ port: server.port, host: '127.0.0.1', rejectUnauthorized: false });
+    const received: Buffer[] = [];
+    socket.on('data', (c: Buffer) => received.push(c));
+    await eventually('the auth request', () => Buffer.concat(received).length >= 16);
+    const request = Buffer.concat(received);
+    const session = request.readUInt32BE(2);
+    const bytes = encodeMessage(authResponse(session, { device: name }));
+    for (const byte of bytes) {
+      socket.write(Buffer.of(byte));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    const answer = Buffer.concat(received).subarray(16);
+    assert.deepEqual([...answer], [0x55, 0x0f, ...request.subarray(2, 6), 0x00, 0x04, 0x01, 0x00, 0x01, 0x00], 'end session, reason 0: nothing to do');
+    assert.equal((await auditOf(name, 'nothing-to-do')).device, name);
+  });
+
   it('device add/set refuse bad input with one line and exit 2', async () => {
     const r1 = await cli(['capf', 'device', 'add', '--db', db, 'SEP123', '--auth', 'none']);
     assert.equal(r1.code, 2);
