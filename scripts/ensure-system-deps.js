@@ -29,10 +29,10 @@ if (forTests) {
   if (!onPath('openssl')) want.push('openssl');
   if (!onPath('gcc') || !onPath('make')) want.push('build-essential');
   if (!onPath('python3')) want.push('python3');
-  // The TVS/CAPF store tests start their own PostgreSQL server from Debian's binaries.
-  const pgBin = ['/usr/lib/postgresql'].filter((d) => existsSync(d))
-    .flatMap((d) => require('node:fs').readdirSync(d).map((v) => `${d}/${v}/bin/initdb`));
-  if (!pgBin.some((p) => existsSync(p)) && !onPath('initdb')) want.push('postgresql');
+  // The TVS/CAPF store tests start their own PostgreSQL server from the package's binaries.
+  const pgRoot = '/usr/lib/postgresql';
+  const hasPg = existsSync(pgRoot) && require('node:fs').readdirSync(pgRoot).some((v) => existsSync(`${pgRoot}/${v}/bin/initdb`));
+  if (!hasPg && !onPath('initdb')) want.push('postgresql');
 }
 if (want.length === 0) process.exit(0);
 
