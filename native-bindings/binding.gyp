@@ -2,6 +2,7 @@
   # Built by `npm install` through native-bindings/scripts/install.js (see README.md). Outputs, all in build/Release:
   #   openctl_native.node         the N-API signing core (src/)
   #   libopenctl-testp11.so       the test-only PKCS#11 module (testp11/)
+  #   openctl_files.node          batch signing's per-file work (src/files.c; OpenSSL from node itself)
   #   csign                       the benchmark's standalone C_Sign loop (bench/)
   "target_defaults": {
     "include_dirs": ["include", "common"],
@@ -14,6 +15,10 @@
     {
       "target_name": "openctl_native",
       "sources": ["src/addon.c", "src/pool.c", "common/ck_lookup.c", "common/ck_names.c"]
+    },
+    {
+      "target_name": "openctl_files",
+      "sources": ["src/files.c", "src/pool.c", "common/ck_lookup.c", "common/ck_names.c"]
     },
     {
       "target_name": "openctl-testp11",

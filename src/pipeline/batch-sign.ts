@@ -26,6 +26,7 @@ import { countFiles, walkFileBatches, type WalkOptions } from './walk';
 import { WorkerPool } from './worker-pool';
 import { SignedFileTemplate } from './signed-template';
 import { loadNativeCore } from './native-core';
+import { loadFilesAddon, NativeFileEngine, type NativeFileKey } from './native-files';
 
 export type BatchSigner =
   /** A PEM file with key and certificate: every worker thread loads it and signs on its own core. */
@@ -108,8 +109,11 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   let onResults: (results: FileResult[]) => void = () => undefined;
   const remote = backend.workerPem === undefined;
   const jobs = Math.max(1, options.jobs ?? os.availableParallelism());
-  const pool = WorkerPool.spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
-  closers.push(() => pool.close());
+  // Plain `.sgn` files with a PEM key go to the native threads when the addon is built; otherwise (and for
+  // encrypted configs, --incremental) the worker threads do the same work in JavaScript.
+  const nativeKey = options.encryptWith || options.incremental ? undefined : nativeFileKeyOf(backend);
+  const workers = nativeKey ? undefined : WorkerPool.spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
+  if (workers) closers.push(() => workers.close());
 
   const fingerprint = fingerprintOf(backend.certificate);
   const signerInfo = certificateInfo(backend.certificate);
@@ -201,7 +205,9 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
     }
   };
 
-  await pool.init({
+  const pool: FileEngine = openNativeEngine(nativeKey, template, jobs, { source, out, hash, settings, fingerprint, jobId, onResults: (r) => onResults(r) }) ?? workers ?? WorkerPool.spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
+  closers.push(() => pool.close());
+  if (pool instanceof WorkerPool) await pool.init({
     certificate: backend.certificate,
     keyBits: backend.keyBits,
     description: backend.description,
@@ -384,6 +390,37 @@ function startCounting(source: string, walkOptions: WalkOptions, signal: AbortSi
 function nativeSyncfsIfBuilt(): ((fd: number) => Promise<void>) | undefined {
   const core = loadNativeCore();
   return core ? (fd) => core.syncfs(fd) : undefined;
+}
+
+/** What batch-sign needs of a file engine: the worker threads (WorkerPool) or the native one. */
+type FileEngine = Pick<WorkerPool, 'submit' | 'drain' | 'close' | 'error' | 'signerError'>;
+
+/** The key as the native file engine takes it, when that engine can sign for this backend. */
+function nativeFileKeyOf(backend: SigningBackend): NativeFileKey | undefined {
+  if (!loadFilesAddon()) return undefined;
+  if (backend.workerPem !== undefined) return { pem: backend.workerPem };
+  return backend.nativeFileKey?.();
+}
+
+function openNativeEngine(
+  key: NativeFileKey | undefined,
+  template: SignedFileTemplate | undefined,
+  threads: number,
+  job: { source: string; out: string; hash: HashAlgorithm; settings: JobSettings; fingerprint: string; jobId: string; onResults: (r: FileResult[]) => void },
+): NativeFileEngine | undefined {
+  if (!key || !template) return undefined;
+  return NativeFileEngine.open({
+    key,
+    threads,
+    srcRoot: job.source,
+    outRoot: job.out,
+    hash: job.hash,
+    timestamp: job.settings.timestamp,
+    template: template.parts(),
+    fingerprint: job.fingerprint,
+    jobId: job.jobId,
+    onResults: job.onResults,
+  });
 }
 
 interface PlannedTask {
