@@ -11,12 +11,16 @@
  *     options: { pem?: string, pkcs11?: { modulePath, slotId, keyId?, keyLabel? }, contexts, srcRoot, outRoot,
  *                hash: 'sha1'|'sha256'|'sha384'|'sha512', timestamp, versionElement, signerElements }
  *   signFiles(handle, names: string, xml: Uint8Array) -> Promise<{ status: Buffer, errno: Int32Array,
- *                                                               size: Uint32Array, hex: string }>
+ *       journal: Buffer, journalEnd: Uint32Array, audit: Buffer, auditEnd: Uint32Array }>
  *     names: "source\0temp\0" per file, both relative (to srcRoot and outRoot), `/`-separated.
  *     status per file: 0 signed, 1 read failed (errno), 2 empty, 3 not XML, 4 temp file failed (errno),
  *                      5 the signer failed (errno holds the CK_RV or -1).
- *     hex per file: SHA-256 of the source, SHA-256 of the output, the signed digest (lower-case hex).
+ *     journal/audit: each signed file's journal line (its manifest entry, no newline) and audit line (with its
+ *     newline), byte for byte the JSON file-job.ts writes; file i's bytes end at journalEnd[i] / auditEnd[i].
+ *     options also take jsonSigner, jsonHash, jsonJob and jsonToken: constant values as JSON.stringify wrote them.
  *   close(handle) -> undefined   (after every signFiles settled)
+ *   renameAll(names: string, count) -> Promise<Int32Array>   a commit group's renames ("from\0to\0" each, absolute)
+ *     in one call on libuv's thread pool; the errno of each (0: renamed). The committer's order is unchanged.
  *
  * Each call runs as one napi async work on libuv's thread pool, one file after the other, with a context of its
  * own (digest and key contexts, a buffer, a PKCS#11 session): the caller keeps as many calls in flight as it wants
@@ -69,6 +73,8 @@ struct signer {
     const unsigned char *prefix;
     size_t prefix_len, digest_len;
     uint32_t timestamp;
+    /* Constant JSON values of the journal and audit lines, rendered by JSON.stringify on the JS side. */
+    char *json_signer, *json_hash, *json_job, *json_token;
     pthread_mutex_t lock;
     pthread_cond_t wake;
     batch_files_t *queue_head, *queue_tail;
@@ -84,6 +90,12 @@ struct signer {
 
 static void free_batch_files(batch_files_t *b);
 
+typedef struct {
+    char *data;
+    size_t length, cap;
+    int failed;
+} text_t;
+
 struct batch_files {
     batch_files_t *next;
     signer_t *s;
@@ -92,9 +104,8 @@ struct batch_files {
     char **source, **temp;
     uint8_t *xml, *status;
     int32_t *err;
-    uint32_t *size;
-    char *hex;
-    size_t hex_per_file;
+    text_t journal, audit; /* the files' journal lines (no newline) and audit lines (with it), one after the other */
+    uint32_t *journal_end, *audit_end;
     napi_deferred deferred;
 };
 
@@ -241,6 +252,116 @@ static long sign_digest(const signer_t *s, context_t *c, const unsigned char *di
     return length == s->sig_len ? 0 : (long)CKR_GENERAL_ERROR;
 }
 
+/* ---- The journal line (the manifest entry) and the audit line, byte for byte what file-job.ts writes with
+ * JSON.stringify: same keys in the same order, same escapes. */
+
+static void text_add(text_t *t, const char *data, size_t n) {
+    if (t->failed) return;
+    if (t->length + n > t->cap) {
+        size_t cap = t->cap ? t->cap : 16 * 1024;
+        while (cap < t->length + n) cap *= 2;
+        char *grown = realloc(t->data, cap);
+        if (!grown) {
+            t->failed = 1;
+            return;
+        }
+        t->data = grown;
+        t->cap = cap;
+    }
+    memcpy(t->data + t->length, data, n);
+    t->length += n;
+}
+
+static void text_str(text_t *t, const char *z) { text_add(t, z, strlen(z)); }
+
+/* A JSON string's inside as JSON.stringify writes it (names are valid UTF-8, from strings node encoded). */
+static void text_json(text_t *t, const char *z) {
+    static const char digits[] = "0123456789abcdef";
+    const char *run = z;
+    for (const unsigned char *p = (const unsigned char *)z; *p; p++) {
+        if (*p >= 0x20 && *p != '"' && *p != '\\') continue;
+        text_add(t, run, (size_t)((const char *)p - run));
+        char esc[7] = {'\\', 0};
+        size_t n = 2;
+        switch (*p) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = digits[*p >> 4];
+            esc[5] = digits[*p & 15];
+            n = 6;
+        }
+        text_add(t, esc, n);
+        run = (const char *)p + 1;
+    }
+    text_str(t, run);
+}
+
+static void text_hex(text_t *t, const unsigned char *in, size_t n) {
+    char out[129];
+    to_hex(out, in, n);
+    text_add(t, out, 2 * n);
+}
+
+/* new Date().toISOString(): 2026-12-02T17:16:13.381Z */
+static void iso_now(char out[32]) {
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+}
+
+static void lines(const signer_t *s, batch_files_t *b, const char *rel, const unsigned char *source_sha,
+                  const unsigned char *output_sha, const unsigned char *digest, size_t size) {
+    char time[32], number[32];
+    iso_now(time);
+    text_t *j = &b->journal;
+    text_str(j, "{\"source\":\"");
+    text_json(j, rel);
+    text_str(j, "\",\"sourceSha256\":\"");
+    text_hex(j, source_sha, 32);
+    text_str(j, "\",\"signer\":");
+    text_str(j, s->json_signer);
+    text_str(j, ",\"digest\":");
+    text_str(j, s->json_hash);
+    text_str(j, ",\"outputs\":[{\"file\":\"");
+    text_json(j, rel);
+    text_str(j, ".sgn\",\"sha256\":\"");
+    text_hex(j, output_sha, 32);
+    snprintf(number, sizeof number, "\",\"size\":%zu", size);
+    text_str(j, number);
+    text_str(j, ",\"kind\":\"signed\"}],\"signedAt\":\"");
+    text_str(j, time);
+    text_str(j, "\"}");
+
+    text_t *a = &b->audit;
+    text_str(a, "{\"time\":\"");
+    text_str(a, time);
+    text_str(a, "\",\"signer\":");
+    text_str(a, s->json_signer);
+    if (s->json_token) {
+        text_str(a, ",\"token\":");
+        text_str(a, s->json_token);
+    }
+    text_str(a, ",\"file\":\"");
+    text_json(a, rel);
+    text_str(a, ".sgn\",\"hash\":");
+    text_str(a, s->json_hash);
+    text_str(a, ",\"digest\":\"");
+    text_hex(a, digest, s->digest_len);
+    text_str(a, "\",\"job\":");
+    text_str(a, s->json_job);
+    text_str(a, "}\n");
+}
+
 static void one_file(const signer_t *s, context_t *c, batch_files_t *b, size_t i) {
     char path[8192];
     const char *rel = b->source[i];
@@ -271,13 +392,11 @@ static void one_file(const signer_t *s, context_t *c, batch_files_t *b, size_t i
         b->status[i] = ST_NOT_XML;
         return;
     }
-    char *hex = b->hex + i * b->hex_per_file;
-    unsigned char sha[32], digest[64];
+    unsigned char source_sha[32], sha[32], digest[64];
     unsigned int length;
     EVP_DigestInit_ex2(c->mctx, s->sha256, NULL);
     EVP_DigestUpdate(c->mctx, body, (size_t)n);
-    EVP_DigestFinal_ex(c->mctx, sha, &length);
-    to_hex(hex, sha, 32);
+    EVP_DigestFinal_ex(c->mctx, source_sha, &length);
 
     /* The layout of SignedFileTemplate.prepare(): version | tag 2 | signer elements | tag 12 | tag 14 | tag 15 |
      * padding (tag 13) to four bytes. */
@@ -326,10 +445,8 @@ static void one_file(const signer_t *s, context_t *c, batch_files_t *b, size_t i
     EVP_DigestInit_ex2(c->mctx, s->sha256, NULL);
     EVP_DigestUpdate(c->mctx, h, total);
     EVP_DigestFinal_ex(c->mctx, sha, &length);
-    to_hex(hex + 64, sha, 32);
-    to_hex(hex + 128, digest, s->digest_len);
-    b->size[i] = (uint32_t)total;
     b->status[i] = ST_SIGNED;
+    lines(s, b, rel, source_sha, sha, digest, total);
 }
 
 /* One thread per context: takes the next queued call, does its files one after the other, hands it back. */
@@ -344,7 +461,11 @@ static void *worker(void *arg) {
         s->queue_head = b->next;
         if (!s->queue_head) s->queue_tail = NULL;
         pthread_mutex_unlock(&s->lock);
-        for (size_t i = 0; i < b->count; i++) one_file(s, c, b, i);
+        for (size_t i = 0; i < b->count; i++) {
+            one_file(s, c, b, i);
+            b->journal_end[i] = (uint32_t)b->journal.length;
+            b->audit_end[i] = (uint32_t)b->audit.length;
+        }
         /* Never blocks (unbounded queue); after close nobody waits, and the call is refused: free it there. */
         if (napi_call_threadsafe_function(s->tsfn, b, napi_tsfn_blocking) != napi_ok) free_batch_files(b);
         pthread_mutex_lock(&s->lock);
@@ -367,8 +488,10 @@ static void free_batch_files(batch_files_t *b) {
     free(b->xml);
     free(b->status);
     free(b->err);
-    free(b->size);
-    free(b->hex);
+    free(b->journal_end);
+    free(b->audit_end);
+    free(b->journal.data);
+    free(b->audit.data);
     free(b);
 }
 
@@ -397,6 +520,10 @@ static void free_signer(signer_t *s) {
     free(s->src_root);
     free(s->out_root);
     free(s->version);
+    free(s->json_signer);
+    free(s->json_hash);
+    free(s->json_job);
+    free(s->json_token);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->wake);
     free(s);
@@ -418,7 +545,7 @@ static napi_value throw_error(napi_env env, const char *code, const char *messag
     return NULL;
 }
 
-/* A finished call, on the JS thread: its results as typed arrays and one latin1 string of hex. */
+/* A finished call, on the JS thread: its results as typed arrays and the lines as two Buffers. */
 static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
     (void)js_cb;
     batch_files_t *b = data;
@@ -436,12 +563,27 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
     memcpy(bytes, b->err, b->count * 4);
     napi_create_typedarray(env, napi_int32_array, b->count, array_buffer, 0, &value);
     napi_set_named_property(env, result, "errno", value);
+    if (b->journal.failed || b->audit.failed) {
+        napi_value err, message;
+        napi_create_string_utf8(env, "out of memory for the journal lines", NAPI_AUTO_LENGTH, &message);
+        napi_create_error(env, NULL, message, &err);
+        napi_reject_deferred(env, b->deferred, err);
+        free_batch_files(b);
+        if (--s->busy == 0) napi_unref_threadsafe_function(env, s->tsfn);
+        return;
+    }
     napi_create_arraybuffer(env, b->count * 4, &bytes, &array_buffer);
-    memcpy(bytes, b->size, b->count * 4);
+    memcpy(bytes, b->journal_end, b->count * 4);
     napi_create_typedarray(env, napi_uint32_array, b->count, array_buffer, 0, &value);
-    napi_set_named_property(env, result, "size", value);
-    napi_create_string_latin1(env, b->hex, b->count * b->hex_per_file, &value);
-    napi_set_named_property(env, result, "hex", value);
+    napi_set_named_property(env, result, "journalEnd", value);
+    napi_create_arraybuffer(env, b->count * 4, &bytes, &array_buffer);
+    memcpy(bytes, b->audit_end, b->count * 4);
+    napi_create_typedarray(env, napi_uint32_array, b->count, array_buffer, 0, &value);
+    napi_set_named_property(env, result, "auditEnd", value);
+    napi_create_buffer_copy(env, b->journal.length, b->journal.length ? b->journal.data : "", NULL, &value);
+    napi_set_named_property(env, result, "journal", value);
+    napi_create_buffer_copy(env, b->audit.length, b->audit.length ? b->audit.data : "", NULL, &value);
+    napi_set_named_property(env, result, "audit", value);
     napi_resolve_deferred(env, b->deferred, result);
     free_batch_files(b);
     if (--s->busy == 0) napi_unref_threadsafe_function(env, s->tsfn);
@@ -493,16 +635,15 @@ static napi_value js_sign_files(napi_env env, napi_callback_info info) {
     if (!b) return throw_error(env, "ERR_NATIVE", "out of memory");
     b->s = s;
     b->count = count;
-    b->hex_per_file = 128 + 2 * s->digest_len;
     b->names = malloc(length + 1);
     b->source = calloc(count, sizeof(char *));
     b->temp = calloc(count, sizeof(char *));
     b->xml = malloc(count);
     b->status = calloc(count, 1);
     b->err = calloc(count, sizeof(int32_t));
-    b->size = calloc(count, sizeof(uint32_t));
-    b->hex = calloc(count, b->hex_per_file);
-    if (!b->names || !b->source || !b->temp || !b->xml || !b->status || !b->err || !b->size || !b->hex) {
+    b->journal_end = calloc(count, sizeof(uint32_t));
+    b->audit_end = calloc(count, sizeof(uint32_t));
+    if (!b->names || !b->source || !b->temp || !b->xml || !b->status || !b->err || !b->journal_end || !b->audit_end) {
         free_batch_files(b);
         return throw_error(env, "ERR_NATIVE", "out of memory");
     }
@@ -615,13 +756,17 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     s->src_root = string_property(env, o, "srcRoot");
     s->out_root = string_property(env, o, "outRoot");
     s->timestamp = (uint32_t)number_property(env, o, "timestamp", 0);
+    s->json_signer = string_property(env, o, "jsonSigner");
+    s->json_hash = string_property(env, o, "jsonHash");
+    s->json_job = string_property(env, o, "jsonJob");
+    s->json_token = string_property(env, o, "jsonToken");
     size_t contexts = (size_t)number_property(env, o, "contexts", 0);
     unsigned char *version, *signer;
     size_t version_len, signer_len;
-    if (!hash || !s->src_root || !s->out_root || contexts < 1 || contexts > POOL_MAX_SESSIONS ||
+    if (!hash || !s->src_root || !s->out_root || !s->json_signer || !s->json_hash || !s->json_job || contexts < 1 || contexts > POOL_MAX_SESSIONS ||
         bytes_property(env, o, "versionElement", &version, &version_len) != 0 ||
         bytes_property(env, o, "signerElements", &signer, &signer_len) != 0) {
-        snprintf(message, sizeof message, "open(options): hash, srcRoot, outRoot, contexts (1-%d), versionElement and signerElements are required", POOL_MAX_SESSIONS);
+        snprintf(message, sizeof message, "open(options): hash, srcRoot, outRoot, contexts (1-%d), versionElement, signerElements and the JSON values are required", POOL_MAX_SESSIONS);
         goto fail;
     }
     s->version = malloc(version_len + signer_len);
@@ -740,11 +885,96 @@ fail:
     return throw_error(env, code, message[0] ? message : "out of memory");
 }
 
+/* ------------------------------------------------------------------------------------------------------------ */
+/* renameAll: a commit group's renames in one call, off the JS thread                                           */
+
+typedef struct {
+    char *names;
+    size_t count;
+    char **from, **to;
+    int32_t *err;
+    napi_deferred deferred;
+    napi_async_work work;
+} renames_t;
+
+static void free_renames(renames_t *r) {
+    free(r->names);
+    free(r->from);
+    free(r->to);
+    free(r->err);
+    free(r);
+}
+
+static void renames_execute(napi_env env, void *data) {
+    (void)env;
+    renames_t *r = data;
+    for (size_t i = 0; i < r->count; i++) r->err[i] = rename(r->from[i], r->to[i]) == 0 ? 0 : errno;
+}
+
+static void renames_complete(napi_env env, napi_status status, void *data) {
+    renames_t *r = data;
+    napi_value array_buffer, result;
+    void *bytes;
+    if (status != napi_ok)
+        for (size_t i = 0; i < r->count; i++) r->err[i] = ECANCELED;
+    napi_create_arraybuffer(env, r->count * 4, &bytes, &array_buffer);
+    memcpy(bytes, r->err, r->count * 4);
+    napi_create_typedarray(env, napi_int32_array, r->count, array_buffer, 0, &result);
+    napi_resolve_deferred(env, r->deferred, result);
+    napi_delete_async_work(env, r->work);
+    free_renames(r);
+}
+
+/* renameAll("from\0to\0" per file, count) -> Promise<Int32Array>: the errno of each rename (0: renamed), in order. */
+static napi_value js_rename_all(napi_env env, napi_callback_info info) {
+    size_t argc = 2;
+    napi_value argv[2], promise, resource;
+    uint32_t count = 0;
+    size_t length = 0;
+    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+    if (argc < 2 || napi_get_value_string_utf8(env, argv[0], NULL, 0, &length) != napi_ok ||
+        napi_get_value_uint32(env, argv[1], &count) != napi_ok || count == 0)
+        return throw_error(env, "ERR_INVALID_ARG_TYPE", "renameAll(names, count)");
+    renames_t *r = calloc(1, sizeof *r);
+    if (!r) return throw_error(env, "ERR_NATIVE", "out of memory");
+    r->count = count;
+    r->names = malloc(length + 1);
+    r->from = calloc(count, sizeof(char *));
+    r->to = calloc(count, sizeof(char *));
+    r->err = calloc(count, sizeof(int32_t));
+    if (!r->names || !r->from || !r->to || !r->err) {
+        free_renames(r);
+        return throw_error(env, "ERR_NATIVE", "out of memory");
+    }
+    napi_get_value_string_utf8(env, argv[0], r->names, length + 1, &length);
+    char *p = r->names, *end = r->names + length;
+    for (size_t i = 0; i < count; i++) {
+        char *z1 = p < end ? memchr(p, 0, (size_t)(end - p)) : NULL;
+        char *z2 = z1 && z1 + 1 < end ? memchr(z1 + 1, 0, (size_t)(end - z1 - 1)) : NULL;
+        if (!z2 || z1 == p || z2 == z1 + 1) {
+            free_renames(r);
+            return throw_error(env, "ERR_INVALID_ARG_VALUE", "names must hold a from and a to path per rename");
+        }
+        r->from[i] = p;
+        r->to[i] = z1 + 1;
+        p = z2 + 1;
+    }
+    napi_create_string_utf8(env, "openctl-rename-all", NAPI_AUTO_LENGTH, &resource);
+    if (napi_create_promise(env, &r->deferred, &promise) != napi_ok ||
+        napi_create_async_work(env, NULL, resource, renames_execute, renames_complete, r, &r->work) != napi_ok ||
+        napi_queue_async_work(env, r->work) != napi_ok) {
+        free_renames(r);
+        return throw_error(env, "ERR_NATIVE", "cannot queue the renames");
+    }
+    return promise;
+}
+
 NAPI_MODULE_INIT() {
     napi_property_descriptor props[] = {
         {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
         {"signFiles", NULL, js_sign_files, NULL, NULL, NULL, napi_enumerable, NULL},
         {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+        {"renameAll", NULL, js_rename_all, NULL, NULL, NULL, napi_enumerable, NULL},
     };
     if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
     return exports;

@@ -26,7 +26,7 @@ import { countFiles, walkFileBatches, type WalkOptions } from './walk';
 import { WorkerPool } from './worker-pool';
 import { SignedFileTemplate } from './signed-template';
 import { loadNativeCore } from './native-core';
-import { loadFilesAddon, NativeFileEngine, type NativeFileKey } from './native-files';
+import { loadFilesAddon, NativeFileEngine, nativeRenameAll, type NativeFileKey } from './native-files';
 
 export type BatchSigner =
   /** A PEM file with key and certificate: every worker thread loads it and signs on its own core. */
@@ -184,6 +184,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
       fail(file, problem);
     },
     onCommitted: (files) => events.emit('commit', { files, committed: meter.committed(files) }),
+    renameAll: nativeRenameAll(),
   });
   // After a failure, the open group's temp files go (a normal end commits them first: nothing left to remove).
   closers.push(() => committer.discard());

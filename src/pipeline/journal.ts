@@ -38,6 +38,16 @@ export interface JobHeader extends JobSettings {
   startedAt: string;
 }
 
+const NEWLINE = Buffer.from('\n');
+
+/** Lines with a newline after each: one string, or one Buffer when some lines are bytes already. */
+function joinLines(lines: readonly (string | Uint8Array)[]): string | Buffer {
+  if (lines.every((l) => typeof l === 'string')) return `${(lines as string[]).join('\n')}\n`;
+  const parts: Uint8Array[] = [];
+  for (const l of lines) parts.push(typeof l === 'string' ? Buffer.from(l) : l, NEWLINE);
+  return Buffer.concat(parts);
+}
+
 /**
  * The job's journal, `OUT_DIR/.openctl/journal.jsonl`: a header line, then one line per finished source (its
  * manifest entry, so that the manifest is the journal's lines copied). A group's lines are appended only after
@@ -69,10 +79,12 @@ export class Journal {
     return new Journal(await fs.open(file, 'a'), file, header);
   }
 
-  /** Append entry lines (JSON of ManifestEntry, no newline) and flush them. */
-  async append(lines: readonly string[]): Promise<void> {
+  /** Append entry lines (JSON of ManifestEntry, no newline; a string or its UTF-8 bytes) and flush them. */
+  async append(lines: readonly (string | Uint8Array)[]): Promise<void> {
     if (lines.length === 0) return;
-    await this.handle.write(`${lines.join('\n')}\n`);
+    const text = joinLines(lines);
+    if (typeof text === 'string') await this.handle.write(text);
+    else await this.handle.write(text);
     await this.handle.datasync();
   }
 

@@ -4,10 +4,8 @@ import { getSystemErrorMap } from 'node:util';
 import type { HashAlgorithm } from '../crypto/hash';
 import { describeWriteError } from '../util/atomic-write';
 import { TokenError } from '../util/errors';
-import type { AuditRecord } from './audit';
 import { readProblem } from './file-checks';
 import { TempNames } from './file-job';
-import type { ManifestEntry } from './journal';
 import { nativeBuildDir } from './native-core';
 import type { FileResult, FileTask } from './protocol';
 import { joinRel } from './rel-path';
@@ -24,8 +22,11 @@ import type { TemplateParts } from './signed-template';
 interface RawFilesResult {
   status: Buffer;
   errno: Int32Array;
-  size: Uint32Array;
-  hex: string;
+  /** Each signed file's journal line (no newline) and audit line (with it): file i's bytes end at *End[i]. */
+  journal: Buffer;
+  journalEnd: Uint32Array;
+  audit: Buffer;
+  auditEnd: Uint32Array;
 }
 
 interface RawFilesAddon {
@@ -39,9 +40,15 @@ interface RawFilesAddon {
     timestamp: number;
     versionElement: Uint8Array;
     signerElements: Uint8Array;
+    /** JSON.stringify of the constant values of the journal and audit lines. */
+    jsonSigner: string;
+    jsonHash: string;
+    jsonJob: string;
+    jsonToken?: string;
   }): object;
   signFiles(handle: object, names: string, xml: Uint8Array): Promise<RawFilesResult>;
   close(handle: object): void;
+  renameAll(names: string, count: number): Promise<Int32Array>;
 }
 
 /** Where the key is, for the native threads. */
@@ -67,6 +74,36 @@ export function loadFilesAddon(): RawFilesAddon | undefined {
   return addon ?? undefined;
 }
 
+/** Renames of one commit group in parallel parts; one errno per pair (0: renamed), in order. */
+export type RenameAll = (pairs: ReadonlyArray<{ from: string; to: string }>) => Promise<Int32Array>;
+
+/**
+ * The committer's renames through the addon: each part is one call on libuv's pool (a rename per file on the
+ * event loop cost more than the rename on a busy machine), up to four parts at once for slow (network) folders.
+ */
+export function nativeRenameAll(): RenameAll | undefined {
+  const raw = loadFilesAddon();
+  if (!raw) return undefined;
+  return async (pairs) => {
+    const parts = Math.max(1, Math.min(4, Math.ceil(pairs.length / 512)));
+    const size = Math.ceil(pairs.length / parts);
+    const calls: Array<Promise<Int32Array>> = [];
+    for (let start = 0; start < pairs.length; start += size) {
+      const slice = pairs.slice(start, start + size);
+      let names = '';
+      for (const p of slice) names += `${p.from}\0${p.to}\0`;
+      calls.push(raw.renameAll(names, slice.length));
+    }
+    const errnos = new Int32Array(pairs.length);
+    let at = 0;
+    for (const part of await Promise.all(calls)) {
+      errnos.set(part, at);
+      at += part.length;
+    }
+    return errnos;
+  };
+}
+
 export interface NativeFileEngineOptions {
   key: NativeFileKey;
   /** Native threads: one per core. */
@@ -84,7 +121,7 @@ export interface NativeFileEngineOptions {
 const ST = { signed: 0, read: 1, empty: 2, notXml: 3, write: 4, signer: 5 } as const;
 
 /** An errno as node's fs errors carry it: `code` and the usual message. */
-function errnoError(errno: number, syscall: string, file: string): NodeJS.ErrnoException {
+export function errnoError(errno: number, syscall: string, file: string): NodeJS.ErrnoException {
   const [code, description] = getSystemErrorMap().get(-errno) ?? [`E${errno}`, 'unknown error'];
   const err: NodeJS.ErrnoException = new Error(`${code}: ${description}, ${syscall} '${file}'`);
   err.code = code;
@@ -104,7 +141,6 @@ export class NativeFileEngine {
   private waiters: Array<() => void> = [];
   private failure: Error | undefined;
   private signerFailure: Error | undefined;
-  private readonly digestHexLength: number;
   private readonly tokenSerial: string | undefined;
 
   private constructor(
@@ -124,8 +160,11 @@ export class NativeFileEngine {
       timestamp: options.timestamp,
       versionElement: options.template.versionElement,
       signerElements: options.template.signerElements,
+      jsonSigner: JSON.stringify(options.fingerprint),
+      jsonHash: JSON.stringify(options.hash),
+      jsonJob: JSON.stringify(options.jobId),
+      jsonToken: this.tokenSerial === undefined ? undefined : JSON.stringify(this.tokenSerial),
     });
-    this.digestHexLength = { sha1: 40, sha256: 64, sha384: 96, sha512: 128 }[options.hash];
   }
 
   /** Undefined when the addon is not there (the caller uses the worker threads). */
@@ -189,36 +228,24 @@ export class NativeFileEngine {
     waiters.forEach((w) => w());
   }
 
-  /** The native results as the workers' FileResult, journal and audit lines included (the same JSON). */
+  /** The native results as the workers' FileResult; the journal and audit lines are the native ones (bytes). */
   private results(tasks: FileTask[], temps: string[], r: RawFilesResult): FileResult[] {
-    const { fingerprint, jobId, hash, srcRoot, outRoot } = this.options;
-    const time = new Date().toISOString();
-    const per = 128 + this.digestHexLength;
+    const { srcRoot, outRoot } = this.options;
     const out = new Array<FileResult>(tasks.length);
+    let journalStart = 0;
+    let auditStart = 0;
     for (let i = 0; i < tasks.length; i += 1) {
       const task = tasks[i];
       const status = r.status[i];
+      const journalEnd = r.journalEnd[i];
+      const auditEnd = r.auditEnd[i];
       if (status === ST.signed) {
-        const at = i * per;
-        const sourceSha256 = r.hex.slice(at, at + 64);
-        const outputSha = r.hex.slice(at + 64, at + 128);
-        const digest = r.hex.slice(at + 128, at + per);
-        const entry: ManifestEntry = {
-          source: task.source,
-          sourceSha256,
-          signer: fingerprint,
-          digest: hash,
-          deviceCertSha256: undefined,
-          outputs: [{ file: task.output, sha256: outputSha, size: r.size[i], kind: 'signed' }],
-          signedAt: time,
-        };
-        const audit: AuditRecord = { time, signer: fingerprint, token: this.tokenSerial, file: task.output, hash, digest, job: jobId };
         out[i] = {
           source: task.source,
           status: 'signed',
           renames: [{ tmp: joinRel(outRoot, temps[i]), file: task.output }],
-          journalLine: JSON.stringify(entry),
-          auditLines: `${JSON.stringify(audit)}\n`,
+          journalLine: r.journal.subarray(journalStart, journalEnd),
+          auditLines: r.audit.subarray(auditStart, auditEnd),
         };
       } else if (status === ST.read) {
         out[i] = { source: task.source, status: 'failed', problem: readProblem(errnoError(r.errno[i], 'open', joinRel(srcRoot, task.source))) };
@@ -234,6 +261,8 @@ export class NativeFileEngine {
         this.signerFailure ??= this.signerStopped(r.errno[i]);
         out[i] = { source: task.source, status: 'interrupted' };
       }
+      journalStart = journalEnd;
+      auditStart = auditEnd;
     }
     return out;
   }
