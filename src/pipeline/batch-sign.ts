@@ -60,6 +60,8 @@ export interface BatchSignOptions {
   groupDelayMs?: number;
   chunkSize?: number;
   flush?: FlushMode;
+  /** false: the per-file work stays with the worker threads even where the native file engine is built. */
+  nativeFiles?: boolean;
   /** syncfs of the native addon, when loaded. */
   nativeSyncfs?: (fd: number) => void | Promise<void>;
 }
@@ -111,7 +113,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   const jobs = Math.max(1, options.jobs ?? os.availableParallelism());
   // Plain `.sgn` files with a PEM key go to the native threads when the addon is built; otherwise (and for
   // encrypted configs, --incremental) the worker threads do the same work in JavaScript.
-  const nativeKey = options.encryptWith || options.incremental ? undefined : nativeFileKeyOf(backend);
+  const nativeKey = options.encryptWith || options.incremental || options.nativeFiles === false ? undefined : nativeFileKeyOf(backend);
   const workers = nativeKey ? undefined : WorkerPool.spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
   if (workers) closers.push(() => workers.close());
 
@@ -206,7 +208,13 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
     }
   };
 
-  const pool: FileEngine = openNativeEngine(nativeKey, template, jobs, { source, out, hash, settings, fingerprint, jobId, onResults: (r) => onResults(r) }) ?? workers ?? WorkerPool.spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
+  let native: NativeFileEngine | undefined;
+  try {
+    native = openNativeEngine(nativeKey, template, jobs, { source, out, hash, settings, fingerprint, jobId, onResults: (r) => onResults(r) });
+  } catch (err) {
+    events.emit('warning', `the native file engine did not start (${(err as Error).message}): signing through the worker threads`);
+  }
+  const pool: FileEngine = native ?? workers ?? WorkerPool.spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
   closers.push(() => pool.close());
   if (pool instanceof WorkerPool) await pool.init({
     certificate: backend.certificate,
@@ -241,7 +249,8 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   startCounting(source, walkOptions, options.signal, meter, closers);
 
   // The walk feeds the workers in chunks; submit() and room() wait while the queues are full.
-  const chunkSize = options.chunkSize ?? (remote ? 64 : 32);
+  // The native engine takes larger chunks: each one wakes this thread once, and its files cost no message.
+  const chunkSize = options.chunkSize ?? (pool instanceof NativeFileEngine ? 128 : remote ? 64 : 32);
   const stopReason = (): string | undefined =>
     options.signal?.aborted
       ? 'interrupted'
@@ -297,6 +306,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
     backend: backend.kind,
     jobs,
     flusher: flusher.name,
+    fileEngine: pool instanceof NativeFileEngine ? 'native' : 'workers',
     failures,
     manifest: stopped ? undefined : paths.manifest,
     exitCode: !stopped

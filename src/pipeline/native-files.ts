@@ -6,7 +6,7 @@ import { describeWriteError } from '../util/atomic-write';
 import { TokenError } from '../util/errors';
 import { readProblem } from './file-checks';
 import { TempNames } from './file-job';
-import { nativeBuildDir } from './native-core';
+import { loadNativeCore, nativeBuildDir } from './native-core';
 import type { FileResult, FileTask } from './protocol';
 import { joinRel } from './rel-path';
 import type { TemplateParts } from './signed-template';
@@ -52,7 +52,12 @@ interface RawFilesAddon {
 }
 
 /** Where the key is, for the native threads. */
-export type NativeFileKey = { pem: string } | { pkcs11: { modulePath: string; slotId: number; keyId?: Uint8Array; tokenSerial: string } };
+export type NativeFileKey =
+  | { pem: string }
+  | { pkcs11: { modulePath: string; slotId: number; keyId?: Uint8Array; tokenSerial: string; tokenLabel: string } };
+
+/** What a module answers once its token is gone (as the native lanes of token-backend.ts say it). */
+const GONE = new Set(['CKR_DEVICE_REMOVED', 'CKR_TOKEN_NOT_PRESENT', 'CKR_SESSION_HANDLE_INVALID', 'CKR_SESSION_CLOSED', 'CKR_DEVICE_ERROR']);
 
 let addon: RawFilesAddon | null | undefined;
 
@@ -142,6 +147,7 @@ export class NativeFileEngine {
   private failure: Error | undefined;
   private signerFailure: Error | undefined;
   private readonly tokenSerial: string | undefined;
+  private readonly tokenLabel: string | undefined;
 
   private constructor(
     private readonly raw: RawFilesAddon,
@@ -151,6 +157,7 @@ export class NativeFileEngine {
     this.depth = contexts + 1;
     const key = options.key;
     this.tokenSerial = 'pkcs11' in key ? key.pkcs11.tokenSerial : undefined;
+    this.tokenLabel = 'pkcs11' in key ? key.pkcs11.tokenLabel : undefined;
     this.handle = raw.open({
       ...('pem' in key ? { pem: key.pem } : { pkcs11: { modulePath: key.pkcs11.modulePath, slotId: key.pkcs11.slotId, keyId: key.pkcs11.keyId } }),
       contexts,
@@ -269,7 +276,8 @@ export class NativeFileEngine {
 
   private signerStopped(rv: number): Error {
     if (this.tokenSerial === undefined) return new TokenError('the PEM key could not sign (OpenSSL refused)');
-    const code = rv > 0 ? `CKR_0x${rv.toString(16).toUpperCase().padStart(8, '0')}` : 'no signature';
-    return new TokenError(`token ${this.tokenSerial}: C_Sign failed: ${code}`);
+    const code = rv > 0 ? (loadNativeCore()?.ckrName(rv) ?? `CKR_0x${rv.toString(16).toUpperCase().padStart(8, '0')}`) : 'no signature';
+    if (GONE.has(code)) return new TokenError(`token ${this.tokenLabel} was removed during signing (${code})`);
+    return new TokenError(`token ${this.tokenLabel}: C_Sign failed: ${code}`);
   }
 }
