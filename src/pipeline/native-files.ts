@@ -66,9 +66,9 @@ let addon: RawFilesAddon | null | undefined;
  * native part, OPENCTL_NATIVE_FILES=0 only this one: the benchmark compares both paths).
  */
 export function loadFilesAddon(): RawFilesAddon | undefined {
+  if (process.env.OPENCTL_NATIVE === '0' || process.env.OPENCTL_NATIVE_FILES === '0') return undefined;
   if (addon !== undefined) return addon ?? undefined;
   addon = null;
-  if (process.env.OPENCTL_NATIVE === '0' || process.env.OPENCTL_NATIVE_FILES === '0') return undefined;
   const file = path.join(nativeBuildDir(), 'openctl_files.node');
   if (!fs.existsSync(file)) return undefined;
   try {
