@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { promises as fs, constants, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { syncDirectory } from '../util/atomic-write';
@@ -52,6 +51,8 @@ export class SyncCommandFlusher implements Flusher {
 
   flush(): Promise<void> {
     return new Promise((resolve, reject) => {
+      // child_process loaded here: only this fallback needs it, and it costs every batch's start-up otherwise.
+      const { execFile } = require('node:child_process') as typeof import('node:child_process');
       execFile(this.command, ['-f', this.outDir], (err) => (err ? reject(err) : resolve()));
     });
   }
