@@ -310,18 +310,18 @@ static void text_hex(text_t *t, const unsigned char *in, size_t n) {
 }
 
 /* new Date().toISOString(): 2026-12-02T17:16:13.381Z */
-static void iso_now(char out[32]) {
+static void iso_now(char out[64]) {
     struct timespec ts;
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+    snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
 static void lines(const signer_t *s, batch_files_t *b, const char *rel, const unsigned char *source_sha,
                   const unsigned char *output_sha, const unsigned char *digest, size_t size) {
-    char time[32], number[32];
+    char time[64], number[32];
     iso_now(time);
     text_t *j = &b->journal;
     text_str(j, "{\"source\":\"");
@@ -375,8 +375,9 @@ static void one_file(const signer_t *s, context_t *c, batch_files_t *b, size_t i
     size_t unpadded = after_sig + 3 + name_length + 7;
     size_t header_len = unpadded + ((4 - unpadded % 4) % 4);
 
-    snprintf(path, sizeof path, "%s/%s", s->src_root, rel);
-    long long n = read_at(c, path, header_len);
+    /* A path longer than the buffer is refused whole, never opened cut short. */
+    long long n = (size_t)snprintf(path, sizeof path, "%s/%s", s->src_root, rel) >= sizeof path ? -ENAMETOOLONG
+                                                                                               : read_at(c, path, header_len);
     if (n < 0) {
         b->status[i] = ST_READ;
         b->err[i] = (int32_t)-n;
@@ -435,8 +436,8 @@ static void one_file(const signer_t *s, context_t *c, batch_files_t *b, size_t i
         return;
     }
     size_t total = header_len + (size_t)n;
-    snprintf(path, sizeof path, "%s/%s", s->out_root, b->temp[i]);
-    int e = write_temp(s, path, h, total);
+    int e = (size_t)snprintf(path, sizeof path, "%s/%s", s->out_root, b->temp[i]) >= sizeof path ? ENAMETOOLONG
+                                                                                         : write_temp(s, path, h, total);
     if (e) {
         b->status[i] = ST_WRITE;
         b->err[i] = e;
