@@ -69,6 +69,8 @@ export function loadFilesAddon(): RawFilesAddon | undefined {
   if (process.env.OPENCTL_NATIVE === '0' || process.env.OPENCTL_NATIVE_FILES === '0') return undefined;
   if (addon !== undefined) return addon ?? undefined;
   addon = null;
+  // The addon calls the OpenSSL 3 of the node that loads it; Electron carries BoringSSL instead.
+  if (process.versions.electron || !process.versions.openssl?.startsWith('3.')) return undefined;
   const file = path.join(nativeBuildDir(), 'openctl_files.node');
   if (!fs.existsSync(file)) return undefined;
   try {
