@@ -15,8 +15,8 @@
  *     names: "source\0temp\0" per file, both relative (to srcRoot and outRoot), `/`-separated.
  *     status per file: 0 signed, 1 read failed (errno), 2 empty, 3 not XML, 4 temp file failed (errno),
  *                      5 the signer failed (errno holds the CK_RV or -1).
- *     journal/audit: each signed file's journal line (its manifest entry, no newline) and audit line (with its
- *     newline), byte for byte the JSON file-job.ts writes; file i's bytes end at journalEnd[i] / auditEnd[i].
+ *     journal/audit: each signed file's journal line (its manifest entry) and audit line, each with its newline,
+ *     byte for byte the JSON file-job.ts writes; file i's bytes end at journalEnd[i] / auditEnd[i].
  *     options also take jsonSigner, jsonHash, jsonJob and jsonToken: constant values as JSON.stringify wrote them.
  *   close(handle) -> undefined   (after every signFiles settled)
  *   renameAll(names: string, count) -> Promise<Int32Array>   a commit group's renames ("from\0to\0" each, absolute)
@@ -104,7 +104,7 @@ struct batch_files {
     char **source, **temp;
     uint8_t *xml, *status;
     int32_t *err;
-    text_t journal, audit; /* the files' journal lines (no newline) and audit lines (with it), one after the other */
+    text_t journal, audit; /* the files' journal lines and audit lines (with their newlines), one after the other */
     uint32_t *journal_end, *audit_end;
     napi_deferred deferred;
 };
@@ -340,7 +340,7 @@ static void lines(const signer_t *s, batch_files_t *b, const char *rel, const un
     text_str(j, number);
     text_str(j, ",\"kind\":\"signed\"}],\"signedAt\":\"");
     text_str(j, time);
-    text_str(j, "\"}");
+    text_str(j, "\"}\n");
 
     text_t *a = &b->audit;
     text_str(a, "{\"time\":\"");

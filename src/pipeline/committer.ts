@@ -129,16 +129,18 @@ export class Committer {
   private async commit(group: Group): Promise<void> {
     const { flusher } = this.options;
     const { outRoot } = this.options;
-    const temps = group.renames.flat();
+    // The names only for a flusher that fsyncs each file and folder (a path.dirname per file showed otherwise).
+    const temps = flusher.perFile ? group.renames.flat() : [];
     const folders = new Set(temps.map((r) => path.dirname(r.tmp)));
-    if (temps.length > 0) await flusher.flush(temps.map((r) => r.tmp), new Set());
+    const anyTemp = group.renames.some((r) => r.length > 0);
+    if (anyTemp) await flusher.flush(temps.map((r) => r.tmp), new Set());
 
     const onFailed = (index: number, target: string, err: unknown) => {
       this.options.onFailed(group.sources[index], describeWriteError(target, err).message);
     };
     const { renameAll } = this.options;
     const failed = renameAll ? await renameGroupWith(renameAll, group, outRoot, onFailed) : await renameGroup(group, outRoot, onFailed);
-    if (temps.length > 0) await flusher.flush([], folders);
+    if (anyTemp) await flusher.flush([], folders);
 
     const keep = (_: unknown, i: number) => !failed.has(i);
     await stateWrite(this.options.audit.file, () => this.options.audit.append(concatText(group.audit.filter(keep))));
@@ -207,7 +209,19 @@ async function renameGroup(group: Group, outRoot: string, onFailed: (index: numb
 /** Lines that carry their own newlines, as one string, or as one Buffer when some are bytes already. */
 export function concatText(items: readonly TextLine[]): string | Buffer {
   if (items.every((i) => typeof i === 'string')) return (items as string[]).join('');
-  return Buffer.concat(items.map((i) => (typeof i === 'string' ? Buffer.from(i) : i)));
+  // Byte lines that follow each other in one buffer (a native chunk) go as one piece.
+  const parts: Uint8Array[] = [];
+  let piece: Uint8Array | undefined;
+  for (const i of items) {
+    if (typeof i !== 'string' && piece && piece.buffer === i.buffer && piece.byteOffset + piece.length === i.byteOffset) {
+      piece = new Uint8Array(i.buffer, piece.byteOffset, piece.length + i.length);
+      continue;
+    }
+    if (piece) parts.push(piece);
+    piece = typeof i === 'string' ? Buffer.from(i) : i;
+  }
+  if (piece) parts.push(piece);
+  return Buffer.concat(parts);
 }
 
 /** The same renames in one native call per part; the failed ones' temp files removed, as renameGroup does. */

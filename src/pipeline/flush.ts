@@ -9,6 +9,8 @@ import { syncDirectory } from '../util/atomic-write';
  */
 export interface Flusher {
   readonly name: string;
+  /** Needs the file and folder names (fsync each); a syncfs flushes the whole file system without them. */
+  readonly perFile?: boolean;
   /** Make `files` (and, after renames, their `folders`) durable. */
   flush(files: readonly string[], folders: ReadonlySet<string>): Promise<void>;
   close(): Promise<void>;
@@ -63,6 +65,7 @@ export class SyncCommandFlusher implements Flusher {
 /** Portable fallback: fsync every file (in parallel on libuv's pool), then every folder touched. */
 export class FsyncFlusher implements Flusher {
   readonly name = 'fsync';
+  readonly perFile = true;
 
   async flush(files: readonly string[], folders: ReadonlySet<string>): Promise<void> {
     await inParallel(files, 16, async (file) => {

@@ -40,11 +40,34 @@ export interface JobHeader extends JobSettings {
 
 const NEWLINE = Buffer.from('\n');
 
-/** Lines with a newline after each: one string, or one Buffer when some lines are bytes already. */
-function joinLines(lines: readonly (string | Uint8Array)[]): string | Buffer {
+/**
+ * Lines with a newline after each: one string, or one Buffer when some lines are bytes already. Byte lines that
+ * sit one after the other in the same buffer with a newline between them (a chunk of the native file engine)
+ * are copied as one piece: the bytes written are the same.
+ */
+export function joinLines(lines: readonly (string | Uint8Array)[]): string | Buffer {
   if (lines.every((l) => typeof l === 'string')) return `${(lines as string[]).join('\n')}\n`;
   const parts: Uint8Array[] = [];
-  for (const l of lines) parts.push(typeof l === 'string' ? Buffer.from(l) : l, NEWLINE);
+  let piece: Uint8Array | undefined;
+  for (const l of lines) {
+    if (typeof l === 'string') {
+      if (piece) parts.push(piece);
+      piece = undefined;
+      parts.push(Buffer.from(l), NEWLINE);
+      continue;
+    }
+    const end = l.byteOffset + l.length;
+    const newlineFollows = end < l.buffer.byteLength && new Uint8Array(l.buffer, end, 1)[0] === 0x0a;
+    if (piece && piece.buffer === l.buffer && piece.byteOffset + piece.length === l.byteOffset && newlineFollows) {
+      piece = new Uint8Array(l.buffer, piece.byteOffset, piece.length + l.length + 1);
+    } else {
+      if (piece) parts.push(piece);
+      piece = undefined;
+      if (newlineFollows) piece = new Uint8Array(l.buffer, l.byteOffset, l.length + 1);
+      else parts.push(l, NEWLINE);
+    }
+  }
+  if (piece) parts.push(piece);
   return Buffer.concat(parts);
 }
 

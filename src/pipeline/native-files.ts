@@ -22,7 +22,7 @@ import type { TemplateParts } from './signed-template';
 interface RawFilesResult {
   status: Buffer;
   errno: Int32Array;
-  /** Each signed file's journal line (no newline) and audit line (with it): file i's bytes end at *End[i]. */
+  /** Each signed file's journal line and audit line, each with its newline: file i's bytes end at *End[i]. */
   journal: Buffer;
   journalEnd: Uint32Array;
   audit: Buffer;
@@ -97,9 +97,11 @@ export function nativeRenameAll(): RenameAll | undefined {
     const calls: Array<Promise<Int32Array>> = [];
     for (let start = 0; start < pairs.length; start += size) {
       const slice = pairs.slice(start, start + size);
-      let names = '';
-      for (const p of slice) names += `${p.from}\0${p.to}\0`;
-      calls.push(raw.renameAll(names, slice.length));
+      // One join builds the flat string at once; += would build a rope that the call then flattens.
+      const parts: string[] = [];
+      for (const p of slice) parts.push(p.from, p.to);
+      parts.push('');
+      calls.push(raw.renameAll(parts.join('\0'), slice.length));
     }
     const errnos = new Int32Array(pairs.length);
     let at = 0;
@@ -194,15 +196,17 @@ export class NativeFileEngine {
     if (tasks.length === 0) return;
     while (this.inFlight >= this.depth && !this.failure) await new Promise<void>((resolve) => this.waiters.push(resolve));
     if (this.failure) throw this.failure;
-    let names = '';
+    const parts: string[] = [];
     const temps: string[] = new Array<string>(tasks.length);
     const xml = new Uint8Array(tasks.length);
     for (let i = 0; i < tasks.length; i += 1) {
       const task = tasks[i];
       temps[i] = this.temps.next(task.output);
-      names += `${task.source}\0${temps[i]}\0`;
+      parts.push(task.source, temps[i]);
       xml[i] = task.xml ? 1 : 0;
     }
+    parts.push('');
+    const names = parts.join('\0');
     this.inFlight += 1;
     this.raw.signFiles(this.handle, names, xml).then(
       (result) => {
@@ -253,7 +257,9 @@ export class NativeFileEngine {
           source: task.source,
           status: 'signed',
           renames: [{ tmp: joinRel(outRoot, temps[i]), file: task.output }],
-          journalLine: r.journal.subarray(journalStart, journalEnd),
+          // The native line ends in a newline (the journal's separator): left out here, found again when the
+          // journal joins lines of one chunk into one piece.
+          journalLine: r.journal.subarray(journalStart, journalEnd - 1),
           auditLines: r.audit.subarray(auditStart, auditEnd),
         };
       } else if (status === ST.read) {

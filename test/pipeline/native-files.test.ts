@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import { writePhoneConfigs } from '../../bench/configs';
 import { statePaths, type AuditRecord, type BatchSummary, type ManifestEntry } from '../../src/pipeline';
 import { loadFilesAddon } from '../../src/pipeline/native-files';
+import { joinLines } from '../../src/pipeline/journal';
+import { concatText } from '../../src/pipeline/committer';
 import { nativeCoreStatus } from '../../src/pipeline/native-core';
 import { vector } from '../helpers/paths';
 import { runCliProcess } from '../helpers/run-cli';
@@ -62,6 +64,20 @@ function assertSameRuns(a: Run, b: Run): void {
   assert.deepEqual(tempFiles(a.out), []);
   assert.deepEqual(tempFiles(b.out), []);
 }
+
+describe('journal and audit lines as bytes', () => {
+  it('joins byte lines of one buffer (with or without their newline), strings and gaps into the same text', () => {
+    const chunk = Buffer.from('{"a":1}\n{"b":2}\n{"c":3}\n{"d":4}\n');
+    const line = (from: number, to: number) => chunk.subarray(from, to);
+    // Lines 1, 2 and 4 of the chunk (3 failed), a string, a line from elsewhere, the last one without a newline.
+    const lines = [line(0, 7), line(8, 15), line(24, 31), '{"kept":true}', Buffer.from('{"x":0}'), Buffer.from('{"y":0}\n').subarray(0, 7)];
+    const expected = '{"a":1}\n{"b":2}\n{"d":4}\n{"kept":true}\n{"x":0}\n{"y":0}\n';
+    assert.equal(joinLines(lines).toString(), expected);
+    assert.equal(joinLines(lines.map(String)), expected);
+    const audit = [line(0, 8), line(8, 16), line(24, 32), '{"s":1}\n', line(16, 24)];
+    assert.equal(concatText(audit).toString(), '{"a":1}\n{"b":2}\n{"d":4}\n{"s":1}\n{"c":3}\n');
+  });
+});
 
 describe('native file engine: the same bytes as the worker threads', function () {
   this.timeout(300_000);
