@@ -111,8 +111,8 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   let onResults: (results: FileResult[]) => void = () => undefined;
   const remote = backend.workerPem === undefined;
   const jobs = Math.max(1, options.jobs ?? os.availableParallelism());
-  // Plain `.sgn` files with a PEM key go to the native threads when the addon is built; otherwise (and for
-  // encrypted configs, --incremental) the worker threads do the same work in JavaScript.
+  // Plain `.sgn` files with a PEM key or one token go to the native threads when the addon is built; otherwise
+  // (and for encrypted configs, --incremental) the worker threads, started now, do the same work in JavaScript.
   const nativeKey = options.encryptWith || options.incremental || options.nativeFiles === false ? undefined : nativeFileKeyOf(backend);
   const workers = nativeKey ? undefined : WorkerPool.spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
   if (workers) closers.push(() => workers.close());
@@ -215,7 +215,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
     events.emit('warning', `the native file engine did not start (${(err as Error).message}): signing through the worker threads`);
   }
   const pool: FileEngine = native ?? workers ?? WorkerPool.spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
-  closers.push(() => pool.close());
+  if (pool !== workers) closers.push(() => pool.close());
   if (pool instanceof WorkerPool) await pool.init({
     certificate: backend.certificate,
     keyBits: backend.keyBits,
