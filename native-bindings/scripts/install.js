@@ -15,7 +15,7 @@ const path = require('node:path');
 
 const dir = path.resolve(__dirname, '..');
 const logFile = path.join(dir, 'build-native.log');
-const products = ['openctl_native.node', 'libopenctl-testp11.so', 'csign'];
+const products = ['openctl_native.node', 'openctl_files.node', 'libopenctl-testp11.so', 'csign'];
 const rel = path.relative(process.cwd(), dir) || '.';
 
 function done(ok, line) {

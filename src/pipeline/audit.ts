@@ -31,11 +31,12 @@ export class AuditLog {
     return new AuditLog(await fs.open(file, 'a', 0o644), file);
   }
 
-  /** Append records (or ready JSON lines, each ending in a newline) and flush them. */
-  async append(records: AuditRecord[] | string): Promise<void> {
-    const text = typeof records === 'string' ? records : records.map((r) => `${JSON.stringify(r)}\n`).join('');
+  /** Append records (or ready JSON lines, each ending in a newline, as text or UTF-8 bytes) and flush them. */
+  async append(records: AuditRecord[] | string | Uint8Array): Promise<void> {
+    const text = typeof records === 'string' || records instanceof Uint8Array ? records : records.map((r) => `${JSON.stringify(r)}\n`).join('');
     if (text.length === 0) return;
-    await this.handle.write(text);
+    if (typeof text === 'string') await this.handle.write(text);
+    else await this.handle.write(text);
     await this.handle.datasync();
   }
 

@@ -32,6 +32,8 @@ export interface SigningBackend {
    * TokenError when no token is left to sign): the signatures made before it still count.
    */
   signBatch(digests: readonly Uint8Array[], hash: HashAlgorithm): Promise<SignResult[]>;
+  /** Where the native file engine finds the key (a single token through the native core), if it can. */
+  nativeFileKey?(): import('./native-files').NativeFileKey | undefined;
   /** Set by the batch: a token dropped out and the others carry on (for a warning). */
   onTokenLost?: (description: string, err: Error) => void;
   close(): Promise<void>;

@@ -28,6 +28,7 @@ import { describeWriteError } from '../util/atomic-write';
 import { WorkerPool } from './worker-pool';
 import { SignedFileTemplate } from './signed-template';
 import { loadNativeCore } from './native-core';
+import { loadFilesAddon, NativeFileEngine, nativeRenameAll, type NativeFileKey } from './native-files';
 
 export type BatchSigner =
   /** A PEM file with key and certificate: every worker thread loads it and signs on its own core. */
@@ -63,6 +64,8 @@ export interface BatchSignOptions {
   groupDelayMs?: number;
   chunkSize?: number;
   flush?: FlushMode;
+  /** false: the per-file work stays with the worker threads even where the native file engine is built. */
+  nativeFiles?: boolean;
   /** syncfs of the native addon, when loaded. */
   nativeSyncfs?: (fd: number) => void | Promise<void>;
 }
@@ -114,8 +117,11 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   let onResults: (results: FileResult[]) => void = () => undefined;
   const remote = backend.workerPem === undefined;
   const jobs = Math.max(1, options.jobs ?? os.availableParallelism());
-  const pool = WorkerPool.spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
-  closers.push(() => pool.close());
+  // Plain `.sgn` files with a PEM key or one token go to the native threads when the addon is built; otherwise
+  // (and for encrypted configs, --incremental) the worker threads, started now, do the same work in JavaScript.
+  const nativeKey = options.encryptWith || options.incremental || options.nativeFiles === false ? undefined : nativeFileKeyOf(backend);
+  const workers = nativeKey ? undefined : WorkerPool.spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
+  if (workers) closers.push(() => workers.close());
 
   const fingerprint = fingerprintOf(backend.certificate);
   const signerInfo = certificateInfo(backend.certificate);
@@ -188,6 +194,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
       fail(file, problem);
     },
     onCommitted: (files) => events.emit('commit', { files, committed: meter.committed(files) }),
+    renameAll: nativeRenameAll(),
   });
   // After a failure, the open group's temp files go (a normal end commits them first: nothing left to remove).
   closers.push(() => committer.discard());
@@ -209,7 +216,15 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
     }
   };
 
-  await pool.init({
+  let native: NativeFileEngine | undefined;
+  try {
+    native = openNativeEngine(nativeKey, template, jobs, { source, out, hash, settings, fingerprint, jobId, onResults: (r) => onResults(r) });
+  } catch (err) {
+    events.emit('warning', `the native file engine did not start (${(err as Error).message}): signing through the worker threads`);
+  }
+  const pool: FileEngine = native ?? workers ?? WorkerPool.spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
+  if (pool !== workers) closers.push(() => pool.close());
+  if (pool instanceof WorkerPool) await pool.init({
     certificate: backend.certificate,
     keyBits: backend.keyBits,
     description: backend.description,
@@ -247,7 +262,8 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   };
 
   // The walk feeds the workers in chunks; submit() and room() wait while the queues are full.
-  const chunkSize = options.chunkSize ?? (remote ? 64 : 32);
+  // The native engine takes larger chunks: each one wakes this thread once, and its files cost no message.
+  const chunkSize = options.chunkSize ?? (pool instanceof NativeFileEngine ? 128 : remote ? 64 : 32);
   const stopReason = (): string | undefined =>
     options.signal?.aborted
       ? 'interrupted'
@@ -309,6 +325,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
     backend: backend.kind,
     jobs,
     flusher: flusher.name,
+    fileEngine: pool instanceof NativeFileEngine ? 'native' : 'workers',
     failures,
     skipped: skippedFiles.length,
     skippedFiles,
@@ -405,6 +422,37 @@ function startCounting(source: string, walkOptions: WalkOptions, signal: AbortSi
 function nativeSyncfsIfBuilt(): ((fd: number) => Promise<void>) | undefined {
   const core = loadNativeCore();
   return core ? (fd) => core.syncfs(fd) : undefined;
+}
+
+/** What batch-sign needs of a file engine: the worker threads (WorkerPool) or the native one. */
+type FileEngine = Pick<WorkerPool, 'submit' | 'drain' | 'close' | 'error' | 'signerError'>;
+
+/** The key as the native file engine takes it, when that engine can sign for this backend. */
+function nativeFileKeyOf(backend: SigningBackend): NativeFileKey | undefined {
+  if (!loadFilesAddon()) return undefined;
+  if (backend.workerPem !== undefined) return { pem: backend.workerPem };
+  return backend.nativeFileKey?.();
+}
+
+function openNativeEngine(
+  key: NativeFileKey | undefined,
+  template: SignedFileTemplate | undefined,
+  threads: number,
+  job: { source: string; out: string; hash: HashAlgorithm; settings: JobSettings; fingerprint: string; jobId: string; onResults: (r: FileResult[]) => void },
+): NativeFileEngine | undefined {
+  if (!key || !template) return undefined;
+  return NativeFileEngine.open({
+    key,
+    threads,
+    srcRoot: job.source,
+    outRoot: job.out,
+    hash: job.hash,
+    timestamp: job.settings.timestamp,
+    template: template.parts(),
+    fingerprint: job.fingerprint,
+    jobId: job.jobId,
+    onResults: job.onResults,
+  });
 }
 
 interface PlannedTask {

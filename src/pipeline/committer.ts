@@ -8,15 +8,16 @@ import type { AuditLog } from './audit';
 import type { Flusher } from './flush';
 import { inParallel } from './flush';
 import type { Journal } from './journal';
-import type { PendingRename } from './protocol';
+import type { PendingRename, TextLine } from './protocol';
 import { joinRel } from './rel-path';
+import { errnoError, type RenameAll } from './native-files';
 
 interface Group {
   sources: string[];
   /** Per source: its journal line, its temp files (none for an entry kept as is), its audit lines. */
-  lines: string[];
+  lines: TextLine[];
   renames: PendingRename[][];
-  audit: string[];
+  audit: TextLine[];
 }
 
 export interface CommitterOptions {
@@ -30,6 +31,8 @@ export interface CommitterOptions {
   maxDelayMs: number;
   onFailed: (source: string, problem: string) => void;
   onCommitted: (files: number) => void;
+  /** A group's renames in native code (the addon), instead of renameSync slices on the event loop. */
+  renameAll?: RenameAll;
 }
 
 const emptyGroup = (): Group => ({ sources: [], lines: [], renames: [], audit: [] });
@@ -50,7 +53,7 @@ export class Committer {
 
   constructor(private readonly options: CommitterOptions) {}
 
-  add(source: string, journalLine: string, renames: PendingRename[], auditLines: string): void {
+  add(source: string, journalLine: TextLine, renames: PendingRename[], auditLines: TextLine): void {
     this.open.sources.push(source);
     this.open.lines.push(journalLine);
     this.open.renames.push(renames);
@@ -126,17 +129,21 @@ export class Committer {
   private async commit(group: Group): Promise<void> {
     const { flusher } = this.options;
     const { outRoot } = this.options;
-    const temps = group.renames.flat();
+    // The names only for a flusher that fsyncs each file and folder (a path.dirname per file showed otherwise).
+    const temps = flusher.perFile ? group.renames.flat() : [];
     const folders = new Set(temps.map((r) => path.dirname(r.tmp)));
-    if (temps.length > 0) await flusher.flush(temps.map((r) => r.tmp), new Set());
+    const anyTemp = group.renames.some((r) => r.length > 0);
+    if (anyTemp) await flusher.flush(temps.map((r) => r.tmp), new Set());
 
-    const failed = await renameGroup(group, outRoot, (index, target, err) => {
+    const onFailed = (index: number, target: string, err: unknown) => {
       this.options.onFailed(group.sources[index], describeWriteError(target, err).message);
-    });
-    if (temps.length > 0) await flusher.flush([], folders);
+    };
+    const { renameAll } = this.options;
+    const failed = renameAll ? await renameGroupWith(renameAll, group, outRoot, onFailed) : await renameGroup(group, outRoot, onFailed);
+    if (anyTemp) await flusher.flush([], folders);
 
     const keep = (_: unknown, i: number) => !failed.has(i);
-    await stateWrite(this.options.audit.file, () => this.options.audit.append(group.audit.filter(keep).join('')));
+    await stateWrite(this.options.audit.file, () => this.options.audit.append(concatText(group.audit.filter(keep))));
     const lines = group.lines.filter(keep);
     await stateWrite(this.options.journal.file, () => this.options.journal.append(lines));
     this.options.onCommitted(lines.length);
@@ -196,6 +203,51 @@ async function renameGroup(group: Group, outRoot: string, onFailed: (index: numb
       }
     }
   });
+  return failed;
+}
+
+/** Lines that carry their own newlines, as one string, or as one Buffer when some are bytes already. */
+export function concatText(items: readonly TextLine[]): string | Buffer {
+  if (items.every((i) => typeof i === 'string')) return (items as string[]).join('');
+  // Byte lines that follow each other in one buffer (a native chunk) go as one piece.
+  const parts: Uint8Array[] = [];
+  let piece: Uint8Array | undefined;
+  for (const i of items) {
+    if (typeof i !== 'string' && piece && piece.buffer === i.buffer && piece.byteOffset + piece.length === i.byteOffset) {
+      piece = new Uint8Array(i.buffer, piece.byteOffset, piece.length + i.length);
+      continue;
+    }
+    if (piece) parts.push(piece);
+    piece = typeof i === 'string' ? Buffer.from(i) : i;
+  }
+  if (piece) parts.push(piece);
+  return Buffer.concat(parts);
+}
+
+/** The same renames in one native call per part; the failed ones' temp files removed, as renameGroup does. */
+async function renameGroupWith(
+  renameAll: RenameAll,
+  group: Group,
+  outRoot: string,
+  onFailed: (index: number, target: string, err: unknown) => void,
+): Promise<Set<number>> {
+  const pairs: Array<{ from: string; to: string }> = [];
+  const owners: number[] = [];
+  group.renames.forEach((renames, index) => {
+    for (const r of renames) {
+      pairs.push({ from: r.tmp, to: joinRel(outRoot, r.file) });
+      owners.push(index);
+    }
+  });
+  const failed = new Set<number>();
+  if (pairs.length === 0) return failed;
+  const errnos = await renameAll(pairs);
+  for (let k = 0; k < pairs.length; k += 1) {
+    if (errnos[k] === 0) continue;
+    failed.add(owners[k]);
+    rmSync(pairs[k].from, { force: true });
+    onFailed(owners[k], pairs[k].to, errnoError(errnos[k], 'rename', pairs[k].to));
+  }
   return failed;
 }
 

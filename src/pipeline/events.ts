@@ -60,6 +60,8 @@ export interface BatchSummary {
   backend: BackendKind;
   jobs: number;
   flusher: string;
+  /** batch sign: who did the per-file work, the native threads (openctl_files.node) or the worker threads. */
+  fileEngine?: 'native' | 'workers';
   failures: BatchFailure[];
   /** FIFOs, sockets, devices and dangling links under the source: never signed, counted here and in the manifest. */
   skipped: number;

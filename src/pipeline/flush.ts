@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { promises as fs, constants, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { syncDirectory } from '../util/atomic-write';
@@ -10,6 +9,8 @@ import { syncDirectory } from '../util/atomic-write';
  */
 export interface Flusher {
   readonly name: string;
+  /** Needs the file and folder names (fsync each); a syncfs flushes the whole file system without them. */
+  readonly perFile?: boolean;
   /** Make `files` (and, after renames, their `folders`) durable. */
   flush(files: readonly string[], folders: ReadonlySet<string>): Promise<void>;
   close(): Promise<void>;
@@ -52,6 +53,8 @@ export class SyncCommandFlusher implements Flusher {
 
   flush(): Promise<void> {
     return new Promise((resolve, reject) => {
+      // child_process loaded here: only this fallback needs it, and it costs every batch's start-up otherwise.
+      const { execFile } = require('node:child_process') as typeof import('node:child_process');
       execFile(this.command, ['-f', this.outDir], (err) => (err ? reject(err) : resolve()));
     });
   }
@@ -62,6 +65,7 @@ export class SyncCommandFlusher implements Flusher {
 /** Portable fallback: fsync every file (in parallel on libuv's pool), then every folder touched. */
 export class FsyncFlusher implements Flusher {
   readonly name = 'fsync';
+  readonly perFile = true;
 
   async flush(files: readonly string[], folders: ReadonlySet<string>): Promise<void> {
     await inParallel(files, 16, async (file) => {

@@ -38,6 +38,39 @@ export interface JobHeader extends JobSettings {
   startedAt: string;
 }
 
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * Lines with a newline after each: one string, or one Buffer when some lines are bytes already. Byte lines that
+ * sit one after the other in the same buffer with a newline between them (a chunk of the native file engine)
+ * are copied as one piece: the bytes written are the same.
+ */
+export function joinLines(lines: readonly (string | Uint8Array)[]): string | Buffer {
+  if (lines.every((l) => typeof l === 'string')) return `${(lines as string[]).join('\n')}\n`;
+  const parts: Uint8Array[] = [];
+  let piece: Uint8Array | undefined;
+  for (const l of lines) {
+    if (typeof l === 'string') {
+      if (piece) parts.push(piece);
+      piece = undefined;
+      parts.push(Buffer.from(l), NEWLINE);
+      continue;
+    }
+    const end = l.byteOffset + l.length;
+    const newlineFollows = end < l.buffer.byteLength && new Uint8Array(l.buffer, end, 1)[0] === 0x0a;
+    if (piece && piece.buffer === l.buffer && piece.byteOffset + piece.length === l.byteOffset && newlineFollows) {
+      piece = new Uint8Array(l.buffer, piece.byteOffset, piece.length + l.length + 1);
+    } else {
+      if (piece) parts.push(piece);
+      piece = undefined;
+      if (newlineFollows) piece = new Uint8Array(l.buffer, l.byteOffset, l.length + 1);
+      else parts.push(l, NEWLINE);
+    }
+  }
+  if (piece) parts.push(piece);
+  return Buffer.concat(parts);
+}
+
 /**
  * The job's journal, `OUT_DIR/.openctl/journal.jsonl`: a header line, then one line per finished source (its
  * manifest entry, so that the manifest is the journal's lines copied). A group's lines are appended only after
@@ -69,10 +102,12 @@ export class Journal {
     return new Journal(await fs.open(file, 'a'), file, header);
   }
 
-  /** Append entry lines (JSON of ManifestEntry, no newline) and flush them. */
-  async append(lines: readonly string[]): Promise<void> {
+  /** Append entry lines (JSON of ManifestEntry, no newline; a string or its UTF-8 bytes) and flush them. */
+  async append(lines: readonly (string | Uint8Array)[]): Promise<void> {
     if (lines.length === 0) return;
-    await this.handle.write(`${lines.join('\n')}\n`);
+    const text = joinLines(lines);
+    if (typeof text === 'string') await this.handle.write(text);
+    else await this.handle.write(text);
     await this.handle.datasync();
   }
 

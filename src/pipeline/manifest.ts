@@ -1,6 +1,5 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
 import type { HashAlgorithm } from '../crypto/hash';
 import { syncDirectory, tempPathFor } from '../util/atomic-write';
 import { OpenctlError } from '../util/errors';
@@ -103,5 +102,6 @@ async function* readLines(file: string): AsyncGenerator<string> {
     input.once('error', reject);
   });
   await opened;
+  const readline = require('node:readline') as typeof import('node:readline'); // only --incremental reads a manifest back
   yield* readline.createInterface({ input, crlfDelay: Infinity });
 }

@@ -24,6 +24,9 @@ export interface WorkerInit {
   outRoot: string;
 }
 
+/** JSON text: a string (the worker threads), or its UTF-8 bytes (the native file engine writes them itself). */
+export type TextLine = string | Uint8Array;
+
 export type OutputKind = 'signed' | 'encrypted' | 'stub';
 
 export interface OutputRecord {
@@ -59,7 +62,7 @@ export type FileResult =
    * Signed and written as temp files. The worker also wrote the file's journal line (its manifest entry, JSON)
    * and its audit lines, so that the main thread only strings them together at commit time.
    */
-  | { source: string; status: 'signed'; renames: PendingRename[]; journalLine: string; auditLines: string }
+  | { source: string; status: 'signed'; renames: PendingRename[]; journalLine: TextLine; auditLines: TextLine }
   | { source: string; status: 'kept' }
   | { source: string; status: 'failed'; problem: string }
   /** Not done and not the file's fault (the signer stopped): the resumed batch does it. */

@@ -7,6 +7,7 @@ import { loadedModules } from '../pkcs11/registry';
 import { describeSlots } from '../pkcs11/tokens';
 import { OpenctlError, TokenError } from '../util/errors';
 import { firstOfSameKey, SignerLanesBackend, type SignResult, type SigningBackend } from './backend';
+import type { NativeFileKey } from './native-files';
 import { loadNativeCore, nativeCoreStatus, NativeCoreError, NativeSignError, type NativeSignerPool } from './native-core';
 
 /**
@@ -56,7 +57,14 @@ export async function openTokenBackend(signers: readonly Signer[], options: Toke
         keyId: signer.uri.id,
         sessions: options.sessions ?? os.availableParallelism(),
       });
-      lanes.push({ pool, description: `${signer.description} (native)`, serial: signer.tokenSerial, alive: true, busy: 0 });
+      lanes.push({
+        pool,
+        description: `${signer.description} (native)`,
+        serial: signer.tokenSerial,
+        alive: true,
+        busy: 0,
+        key: { modulePath, slotId, keyId: signer.uri.id, tokenSerial: signer.tokenSerial, tokenLabel: pool.tokenLabel },
+      });
       await checkKeyMatches(pool, signer.certificate, signer.description);
     }
   } catch (err) {
@@ -89,6 +97,8 @@ interface NativeLane {
   alive: boolean;
   /** Batches in the pool now. */
   busy: number;
+  /** Where the native file engine finds the same key (its own sessions on the same login). */
+  key: Extract<NativeFileKey, { pkcs11: unknown }>['pkcs11'];
 }
 
 /**
@@ -149,6 +159,14 @@ class NativePoolsBackend implements SigningBackend {
       }
     }
     return results;
+  }
+
+  /**
+   * One token: the native file engine signs on sessions of its own (several tokens stay with the lanes here,
+   * which move work away from a token that disappears).
+   */
+  nativeFileKey(): NativeFileKey | undefined {
+    return this.lanes.length === 1 ? { pkcs11: this.lanes[0].key } : undefined;
   }
 
   private pick(): NativeLane | undefined {

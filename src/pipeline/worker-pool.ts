@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { HashAlgorithm } from '../crypto/hash';
 import { OpenctlError } from '../util/errors';
 import type { SigningBackend } from './backend';
@@ -49,7 +49,8 @@ export class WorkerPool {
   private spawnOne(): void {
     // A small young generation: a worker's garbage is a few buffers per file, and three default-sized ones
     // (main + two workers) would hold tens of megabytes of resident memory for nothing.
-    const worker = new Worker(path.join(__dirname, 'worker.js'), { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    const { Worker: WorkerThread } = require('node:worker_threads') as typeof import('node:worker_threads'); // not needed by the native engine
+    const worker = new WorkerThread(path.join(__dirname, 'worker.js'), { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     const slot: Slot = { worker, inFlight: 0 };
     this.slots.push(slot);
     const ready = new Promise<void>((resolve, reject) => {

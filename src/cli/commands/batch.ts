@@ -1,7 +1,7 @@
 import { MAX_LINE_CHARS, safeText } from '../../util/safe-text';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { SingleBar } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import type { Signer } from '../../crypto/signer';
 import { isPkcs11Uri } from '../../pkcs11/uri';
 import { batchSign, type BatchSigner } from '../../pipeline/batch-sign';
@@ -199,7 +199,9 @@ function parseEngine(value: string | undefined): TokenEngine {
 
 /** A TTY progress bar on stderr: files, files/s, ETA, failures. */
 function progressBar(io: CliIO, events: BatchEvents): () => void {
-  const bar = new SingleBar({
+  // Loaded here: --json runs (scripts, the benchmark) never draw a bar, and cli-progress takes ~20 ms to load.
+  const { SingleBar: Bar } = require('cli-progress') as typeof import('cli-progress');
+  const bar: SingleBar = new Bar({
     stream: io.stderr,
     format: ' {bar} {value}/{totalText} files | {speed} files/s | ETA {etaText} | {failed} failed',
     hideCursor: true,

@@ -1,0 +1,291 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { getSystemErrorMap } from 'node:util';
+import type { HashAlgorithm } from '../crypto/hash';
+import { describeWriteError } from '../util/atomic-write';
+import { TokenError } from '../util/errors';
+import { readProblem } from './file-checks';
+import { TempNames } from './file-job';
+import { loadNativeCore, nativeBuildDir } from './native-core';
+import type { FileResult, FileTask } from './protocol';
+import { joinRel } from './rel-path';
+import type { TemplateParts } from './signed-template';
+
+/**
+ * The per-file work of `batch sign` in native threads (native-bindings/src/files.c): read, check, hash, build the
+ * header from the job's template, sign (a PEM key through node's own OpenSSL, or C_Sign on PKCS#11 sessions),
+ * write the temp file, hash the output, for a chunk of files per call. The committer still renames, flushes and
+ * journals. Where the addon is not built (no compiler), the worker threads do the same work in JavaScript and
+ * write the same bytes (test/pipeline/native-files.test.ts compares them).
+ */
+
+interface RawFilesResult {
+  status: Buffer;
+  errno: Int32Array;
+  /** Each signed file's journal line and audit line, each with its newline: file i's bytes end at *End[i]. */
+  journal: Buffer;
+  journalEnd: Uint32Array;
+  audit: Buffer;
+  auditEnd: Uint32Array;
+}
+
+interface RawFilesAddon {
+  open(options: {
+    pem?: string;
+    pkcs11?: { modulePath: string; slotId: number; keyId?: Uint8Array; keyLabel?: string };
+    contexts: number;
+    srcRoot: string;
+    outRoot: string;
+    hash: HashAlgorithm;
+    timestamp: number;
+    versionElement: Uint8Array;
+    signerElements: Uint8Array;
+    /** JSON.stringify of the constant values of the journal and audit lines. */
+    jsonSigner: string;
+    jsonHash: string;
+    jsonJob: string;
+    jsonToken?: string;
+  }): object;
+  signFiles(handle: object, names: string, xml: Uint8Array): Promise<RawFilesResult>;
+  close(handle: object): void;
+  renameAll(names: string, count: number): Promise<Int32Array>;
+}
+
+/** Where the key is, for the native threads. */
+export type NativeFileKey =
+  | { pem: string }
+  | { pkcs11: { modulePath: string; slotId: number; keyId?: Uint8Array; tokenSerial: string; tokenLabel: string } };
+
+/** What a module answers once its token is gone (as the native lanes of token-backend.ts say it). */
+const GONE = new Set(['CKR_DEVICE_REMOVED', 'CKR_TOKEN_NOT_PRESENT', 'CKR_SESSION_HANDLE_INVALID', 'CKR_SESSION_CLOSED', 'CKR_DEVICE_ERROR']);
+
+let addon: RawFilesAddon | null | undefined;
+
+/**
+ * The addon, or undefined when it is not built, not loadable, or turned off (OPENCTL_NATIVE=0 turns off every
+ * native part, OPENCTL_NATIVE_FILES=0 only this one: the benchmark compares both paths).
+ */
+export function loadFilesAddon(): RawFilesAddon | undefined {
+  if (process.env.OPENCTL_NATIVE === '0' || process.env.OPENCTL_NATIVE_FILES === '0') return undefined;
+  if (addon !== undefined) return addon ?? undefined;
+  addon = null;
+  // The addon calls the OpenSSL 3 of the node that loads it; Electron carries BoringSSL instead.
+  if (process.versions.electron || !process.versions.openssl?.startsWith('3.')) return undefined;
+  const file = path.join(nativeBuildDir(), 'openctl_files.node');
+  if (!fs.existsSync(file)) return undefined;
+  try {
+    addon = require(file) as RawFilesAddon;
+  } catch {
+    addon = null;
+  }
+  return addon ?? undefined;
+}
+
+/** Renames of one commit group in parallel parts; one errno per pair (0: renamed), in order. */
+export type RenameAll = (pairs: ReadonlyArray<{ from: string; to: string }>) => Promise<Int32Array>;
+
+/**
+ * The committer's renames through the addon: each part is one call on libuv's pool (a rename per file on the
+ * event loop cost more than the rename on a busy machine), up to four parts at once for slow (network) folders.
+ */
+export function nativeRenameAll(): RenameAll | undefined {
+  const raw = loadFilesAddon();
+  if (!raw) return undefined;
+  return async (pairs) => {
+    const parts = Math.max(1, Math.min(4, Math.ceil(pairs.length / 512)));
+    const size = Math.ceil(pairs.length / parts);
+    const calls: Array<Promise<Int32Array>> = [];
+    for (let start = 0; start < pairs.length; start += size) {
+      const slice = pairs.slice(start, start + size);
+      // One join builds the flat string at once; += would build a rope that the call then flattens.
+      const parts: string[] = [];
+      for (const p of slice) parts.push(p.from, p.to);
+      parts.push('');
+      calls.push(raw.renameAll(parts.join('\0'), slice.length));
+    }
+    const errnos = new Int32Array(pairs.length);
+    let at = 0;
+    for (const part of await Promise.all(calls)) {
+      errnos.set(part, at);
+      at += part.length;
+    }
+    return errnos;
+  };
+}
+
+export interface NativeFileEngineOptions {
+  key: NativeFileKey;
+  /** Native threads: one per core. */
+  threads: number;
+  srcRoot: string;
+  outRoot: string;
+  hash: HashAlgorithm;
+  timestamp: number;
+  template: TemplateParts;
+  fingerprint: string;
+  jobId: string;
+  onResults: (results: FileResult[]) => void;
+}
+
+const ST = { signed: 0, read: 1, empty: 2, notXml: 3, write: 4, signer: 5 } as const;
+
+/** An errno as node's fs errors carry it: `code` and the usual message. */
+export function errnoError(errno: number, syscall: string, file: string): NodeJS.ErrnoException {
+  const [code, description] = getSystemErrorMap().get(-errno) ?? [`E${errno}`, 'unknown error'];
+  const err: NodeJS.ErrnoException = new Error(`${code}: ${description}, ${syscall} '${file}'`);
+  err.code = code;
+  err.errno = -errno;
+  return err;
+}
+
+/**
+ * Same surface as WorkerPool for batch-sign.ts: `submit` waits for room (one call per thread in flight, plus
+ * one queued so that no thread waits for the main thread), `drain`, `close`, `error`, `signerError`.
+ */
+export class NativeFileEngine {
+  private readonly handle: object;
+  private readonly temps = new TempNames();
+  private inFlight = 0;
+  private readonly depth: number;
+  private waiters: Array<() => void> = [];
+  private failure: Error | undefined;
+  private signerFailure: Error | undefined;
+  private readonly tokenSerial: string | undefined;
+  private readonly tokenLabel: string | undefined;
+
+  private constructor(
+    private readonly raw: RawFilesAddon,
+    private readonly options: NativeFileEngineOptions,
+  ) {
+    const contexts = options.threads;
+    this.depth = contexts + 1;
+    const key = options.key;
+    this.tokenSerial = 'pkcs11' in key ? key.pkcs11.tokenSerial : undefined;
+    this.tokenLabel = 'pkcs11' in key ? key.pkcs11.tokenLabel : undefined;
+    this.handle = raw.open({
+      ...('pem' in key ? { pem: key.pem } : { pkcs11: { modulePath: key.pkcs11.modulePath, slotId: key.pkcs11.slotId, keyId: key.pkcs11.keyId } }),
+      contexts,
+      srcRoot: options.srcRoot,
+      outRoot: options.outRoot,
+      hash: options.hash,
+      timestamp: options.timestamp,
+      versionElement: options.template.versionElement,
+      signerElements: options.template.signerElements,
+      jsonSigner: JSON.stringify(options.fingerprint),
+      jsonHash: JSON.stringify(options.hash),
+      jsonJob: JSON.stringify(options.jobId),
+      jsonToken: this.tokenSerial === undefined ? undefined : JSON.stringify(this.tokenSerial),
+    });
+  }
+
+  /** Undefined when the addon is not there (the caller uses the worker threads). */
+  static open(options: NativeFileEngineOptions): NativeFileEngine | undefined {
+    const raw = loadFilesAddon();
+    return raw ? new NativeFileEngine(raw, options) : undefined;
+  }
+
+  get error(): Error | undefined {
+    return this.failure;
+  }
+
+  get signerError(): Error | undefined {
+    return this.signerFailure;
+  }
+
+  async submit(tasks: FileTask[]): Promise<void> {
+    if (tasks.length === 0) return;
+    while (this.inFlight >= this.depth && !this.failure) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (this.failure) throw this.failure;
+    const parts: string[] = [];
+    const temps: string[] = new Array<string>(tasks.length);
+    const xml = new Uint8Array(tasks.length);
+    for (let i = 0; i < tasks.length; i += 1) {
+      const task = tasks[i];
+      temps[i] = this.temps.next(task.output);
+      parts.push(task.source, temps[i]);
+      xml[i] = task.xml ? 1 : 0;
+    }
+    parts.push('');
+    const names = parts.join('\0');
+    this.inFlight += 1;
+    this.raw.signFiles(this.handle, names, xml).then(
+      (result) => {
+        this.inFlight -= 1;
+        try {
+          this.options.onResults(this.results(tasks, temps, result));
+        } catch (err) {
+          this.failure ??= err as Error;
+        }
+        this.wake();
+      },
+      (err: Error) => {
+        this.inFlight -= 1;
+        this.failure ??= new Error(`native file signer failed: ${err.message}`);
+        this.wake();
+      },
+    );
+  }
+
+  async drain(): Promise<void> {
+    while (this.inFlight > 0) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    await this.drain();
+    this.raw.close(this.handle);
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    waiters.forEach((w) => w());
+  }
+
+  /** The native results as the workers' FileResult; the journal and audit lines are the native ones (bytes). */
+  private results(tasks: FileTask[], temps: string[], r: RawFilesResult): FileResult[] {
+    const { srcRoot, outRoot } = this.options;
+    const out = new Array<FileResult>(tasks.length);
+    let journalStart = 0;
+    let auditStart = 0;
+    for (let i = 0; i < tasks.length; i += 1) {
+      const task = tasks[i];
+      const status = r.status[i];
+      const journalEnd = r.journalEnd[i];
+      const auditEnd = r.auditEnd[i];
+      if (status === ST.signed) {
+        out[i] = {
+          source: task.source,
+          status: 'signed',
+          renames: [{ tmp: joinRel(outRoot, temps[i]), file: task.output }],
+          // The native line ends in a newline (the journal's separator): left out here, found again when the
+          // journal joins lines of one chunk into one piece.
+          journalLine: r.journal.subarray(journalStart, journalEnd - 1),
+          auditLines: r.audit.subarray(auditStart, auditEnd),
+        };
+      } else if (status === ST.read) {
+        out[i] = { source: task.source, status: 'failed', problem: readProblem(errnoError(r.errno[i], 'open', joinRel(srcRoot, task.source))) };
+      } else if (status === ST.empty) {
+        out[i] = { source: task.source, status: 'failed', problem: 'empty file' };
+      } else if (status === ST.notXml) {
+        out[i] = { source: task.source, status: 'failed', problem: 'not XML (a .xml file a phone parses must be XML)' };
+      } else if (status === ST.write) {
+        const target = joinRel(outRoot, task.output);
+        out[i] = { source: task.source, status: 'failed', problem: describeWriteError(target, errnoError(r.errno[i], 'open', target)).message };
+      } else {
+        // The signer stopped (a token removed...): the file is left for the resume, like the workers do.
+        this.signerFailure ??= this.signerStopped(r.errno[i]);
+        out[i] = { source: task.source, status: 'interrupted' };
+      }
+      journalStart = journalEnd;
+      auditStart = auditEnd;
+    }
+    return out;
+  }
+
+  private signerStopped(rv: number): Error {
+    if (this.tokenSerial === undefined) return new TokenError('the PEM key could not sign (OpenSSL refused)');
+    const code = rv > 0 ? (loadNativeCore()?.ckrName(rv) ?? `CKR_0x${rv.toString(16).toUpperCase().padStart(8, '0')}`) : 'no signature';
+    if (GONE.has(code)) return new TokenError(`token ${this.tokenLabel} was removed during signing (${code})`);
+    return new TokenError(`token ${this.tokenLabel}: C_Sign failed: ${code}`);
+  }
+}

@@ -1,0 +1,159 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writePhoneConfigs } from '../../bench/configs';
+import { statePaths, type AuditRecord, type BatchSummary, type ManifestEntry } from '../../src/pipeline';
+import { loadFilesAddon } from '../../src/pipeline/native-files';
+import { joinLines } from '../../src/pipeline/journal';
+import { concatText } from '../../src/pipeline/committer';
+import { nativeCoreStatus } from '../../src/pipeline/native-core';
+import { vector } from '../helpers/paths';
+import { runCliProcess } from '../helpers/run-cli';
+import { createSoftHsm, type SoftHsmFixture } from '../helpers/softhsm';
+import { listFiles, openctlVerifies, readJsonLines, tempDir, tempFiles } from './support';
+import { importKeyToTokens } from './token-import';
+
+/**
+ * The native file engine (native-bindings/src/files.c) and the worker threads (JavaScript) must write the same
+ * bytes: outputs, manifest entries, audit lines (all but the times and the job id), and the same failures.
+ */
+
+const KEY = vector('certs', 'ccm-tftp.pem');
+const TIMESTAMP = '1764288000';
+
+interface Run {
+  summary: BatchSummary;
+  out: string;
+}
+
+async function signWith(engine: 'native' | 'workers', args: string[], out: string, env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  const r = await runCliProcess(['batch', 'sign', ...args, '--out', out, '--timestamp', TIMESTAMP, '--json'], {
+    env: { ...env, OPENCTL_NATIVE_FILES: engine === 'native' ? '1' : '0' },
+  });
+  assert.ok(r.code === 0 || r.code === 1, `exit ${r.code}: ${r.stderr}`);
+  const summary = JSON.parse(r.stdout) as BatchSummary;
+  assert.equal(summary.fileEngine, engine, 'the engine asked for did the work');
+  return { summary, out };
+}
+
+/** Journal lines and audit lines without what differs from run to run (times, job id). */
+function manifestOf(out: string): ManifestEntry[] {
+  const manifest = JSON.parse(fs.readFileSync(statePaths(out).manifest, 'utf8')) as { files: ManifestEntry[] };
+  return manifest.files.map((e) => ({ ...e, signedAt: 'T' })).sort((a, b) => (a.source < b.source ? -1 : 1));
+}
+
+function auditOf(out: string): string[] {
+  return fs
+    .readFileSync(statePaths(out).audit, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.replace(/"time":"[^"]+"/, '"time":"T"').replace(/"job":"[^"]+"/, '"job":"J"'))
+    .sort();
+}
+
+function assertSameRuns(a: Run, b: Run): void {
+  assert.equal(a.summary.signed, b.summary.signed);
+  const failures = (r: Run) =>
+    r.summary.failures.map((f) => ({ ...f, problem: f.problem.split(r.out).join('OUT') })).sort((x, y) => (x.source < y.source ? -1 : 1));
+  assert.deepEqual(failures(a), failures(b));
+  const files = listFiles(a.out);
+  assert.deepEqual(files, listFiles(b.out));
+  for (const f of files) assert.ok(fs.readFileSync(path.join(a.out, f)).equals(fs.readFileSync(path.join(b.out, f))), `${f}: same bytes`);
+  assert.deepEqual(manifestOf(a.out), manifestOf(b.out));
+  assert.deepEqual(auditOf(a.out), auditOf(b.out));
+  assert.deepEqual(tempFiles(a.out), []);
+  assert.deepEqual(tempFiles(b.out), []);
+}
+
+describe('journal and audit lines as bytes', () => {
+  it('joins byte lines of one buffer (with or without their newline), strings and gaps into the same text', () => {
+    const chunk = Buffer.from('{"a":1}\n{"b":2}\n{"c":3}\n{"d":4}\n');
+    const line = (from: number, to: number) => chunk.subarray(from, to);
+    // Lines 1, 2 and 4 of the chunk (3 failed), a string, a line from elsewhere, the last one without a newline.
+    const lines = [line(0, 7), line(8, 15), line(24, 31), '{"kept":true}', Buffer.from('{"x":0}'), Buffer.from('{"y":0}\n').subarray(0, 7)];
+    const expected = '{"a":1}\n{"b":2}\n{"d":4}\n{"kept":true}\n{"x":0}\n{"y":0}\n';
+    assert.equal(joinLines(lines).toString(), expected);
+    assert.equal(joinLines(lines.map(String)), expected);
+    const audit = [line(0, 8), line(8, 16), line(24, 32), '{"s":1}\n', line(16, 24)];
+    assert.equal(concatText(audit).toString(), '{"a":1}\n{"b":2}\n{"d":4}\n{"s":1}\n{"c":3}\n');
+  });
+});
+
+describe('native file engine: the same bytes as the worker threads', function () {
+  this.timeout(300_000);
+  let dir: string;
+  let src: string;
+  before(function () {
+    if (!loadFilesAddon()) this.skip();
+    dir = tempDir('native-files');
+    src = path.join(dir, 'src');
+    writePhoneConfigs(src, 150, { min: 2000, max: 20_000, perFolder: 60 });
+    // Names JSON must escape, names outside ASCII, a control character, a large file, a binary file, bad files.
+    fs.writeFileSync(path.join(src, 'quote"back\\slash.xml'), '<a>"quoted"</a>\n');
+    fs.writeFileSync(path.join(src, 'tab\there\u0001.cnf.xml'), '<device/>\n');
+    fs.writeFileSync(path.join(src, 'café-ü-日本.xml'), '\ufeff  <x>é</x>  \n');
+    fs.writeFileSync(path.join(src, 'big.xml'), `<big>${'x'.repeat(700_000)}</big>`);
+    fs.writeFileSync(path.join(src, 'tone.raw'), Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 31) & 0xff)));
+    fs.writeFileSync(path.join(src, 'empty.xml'), '');
+    fs.writeFileSync(path.join(src, 'notxml.cnf.xml'), 'hello, not XML');
+    fs.writeFileSync(path.join(src, 'nul.xml'), '<a>\0</a>');
+  });
+  after(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('PEM key: outputs, manifest, audit and failures are identical; every output verifies', async () => {
+    const native = await signWith('native', [src, '--signer', KEY], path.join(dir, 'out-native'));
+    const workers = await signWith('workers', [src, '--signer', KEY], path.join(dir, 'out-workers'));
+    assert.equal(native.summary.signed, 155);
+    assert.deepEqual(native.summary.failures.map((f) => f.source).sort(), ['empty.xml', 'notxml.cnf.xml', 'nul.xml']);
+    assertSameRuns(native, workers);
+    for (const f of ['quote"back\\slash.xml.sgn', 'tab\there\u0001.cnf.xml.sgn', 'café-ü-日本.xml.sgn', 'big.xml.sgn', 'tone.raw.sgn']) {
+      assert.ok(await openctlVerifies(path.join(native.out, f), KEY), `${f} verifies`);
+    }
+  });
+
+  it('--digest sha256: the same bytes from both engines, and SHA-256 digests in the audit', async () => {
+    const native = await signWith('native', [src, '--signer', KEY, '--digest', 'sha256'], path.join(dir, 'sha256-native'));
+    const workers = await signWith('workers', [src, '--signer', KEY, '--digest', 'sha256'], path.join(dir, 'sha256-workers'));
+    assertSameRuns(native, workers);
+    const audit = readJsonLines<AuditRecord>(statePaths(native.out).audit);
+    assert.ok(audit.every((a) => a.hash === 'sha256' && a.digest.length === 64));
+  });
+
+  it('an output folder that cannot take a file: the same one-line problem from both engines', async () => {
+    const outs = ['native', 'workers'].map((e) => path.join(dir, `blocked-${e}`));
+    for (const out of outs) {
+      fs.mkdirSync(out, { recursive: true });
+      fs.writeFileSync(path.join(out, 'batch000'), 'a file where the sub-folder should be');
+    }
+    const native = await signWith('native', [src, '--signer', KEY], outs[0]);
+    const workers = await signWith('workers', [src, '--signer', KEY], outs[1]);
+    assert.equal(native.summary.failed, 3 + 60);
+    assert.match(native.summary.failures.find((f) => f.source.startsWith('batch000/'))?.problem ?? '', /a parent is not a folder/);
+    assertSameRuns(native, workers);
+  });
+
+  describe('SoftHSM key through the native core', () => {
+    let hsm: SoftHsmFixture;
+    before(async function () {
+      if (!nativeCoreStatus().available) this.skip();
+      hsm = await createSoftHsm({ tokens: [{ label: 'tftp-A', keys: [] }] });
+      importKeyToTokens(hsm, ['tftp-A'], KEY, 'tftp');
+    });
+    beforeEach(() => hsm?.activate());
+    after(() => hsm?.cleanup());
+
+    it('signs on its own sessions: the same bytes as the worker threads, the audit names the token', async () => {
+      const args = [src, '--signer', 'pkcs11:token=tftp-A;object=tftp', '--module', hsm.modulePath, '--engine', 'native', '--no-wait'];
+      const env = hsm.env({ OPENCTL_PIN: hsm.pin });
+      const native = await signWith('native', args, path.join(dir, 'hsm-native'), env);
+      const workers = await signWith('workers', args, path.join(dir, 'hsm-workers'), env);
+      assert.equal(native.summary.backend, 'native');
+      assertSameRuns(native, workers);
+      const serial = hsm.tokens[0].serial;
+      assert.ok(readJsonLines<AuditRecord>(statePaths(native.out).audit).every((a) => a.token === serial));
+      assert.ok(await openctlVerifies(path.join(native.out, 'tone.raw.sgn'), KEY));
+    });
+  });
+});
