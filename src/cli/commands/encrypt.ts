@@ -8,7 +8,8 @@ import { readInput, readParsed } from '../inputs';
 import { out, printJson } from '../io';
 import { OpenctlError } from '../../util/errors';
 import { writeFileAtomic } from '../../util/atomic-write';
-import { buildEncryptedConfig, buildEncryptedStub, buildSignedFile, decryptConfig } from '../../formats';
+import { decryptConfig } from '../../formats';
+import { encryptConfigFile, type EncryptedOutputs } from '../../builder/config-files';
 import { readCertificates } from '../../crypto/certificate';
 import { defaultUnsignedName } from './sign';
 
@@ -31,26 +32,13 @@ export function register(program: Command, ctx: CliContext): void {
       const [deviceCertificate] = readCertificates(await readInput(opts.deviceCert, 'certificate'));
       if (!deviceCertificate) throw new OpenctlError(`${opts.deviceCert}: no certificate found`);
       const dir = opts.outDir ?? path.dirname(file);
-      const encName = `${path.basename(file)}.enc.sgn`;
-      const stubName = `${path.basename(file)}.sgn`;
       const signer = await resolveSigner(opts, ctx, program.opts<{ debug?: boolean }>().debug ?? false);
+      let outputs: EncryptedOutputs;
       try {
-        const encrypted = await buildEncryptedConfig({ plaintext, filename: encName, signer, deviceCertificate, hash, timestamp, dnStyle });
-        const stub = await buildSignedFile({
-          body: Buffer.from(buildEncryptedStub(plaintext.toString('utf8'), deviceCertificate), 'utf8'),
-          filename: stubName,
-          signer,
-          hash,
-          timestamp,
-          dnStyle,
-        });
-        // The encrypted config first: a phone that finds the stub fetches it.
-        await writeFileAtomic(path.join(dir, encName), encrypted, { overwrite: Boolean(opts.force) });
-        await writeFileAtomic(path.join(dir, stubName), stub, { overwrite: Boolean(opts.force) });
+        outputs = await encryptConfigFile(plaintext, file, deviceCertificate, dir, { signer, hash, timestamp, dnStyle, overwrite: opts.force });
       } finally {
         await signer.close?.();
       }
-      const outputs = { encrypted: path.join(dir, encName), stub: path.join(dir, stubName) };
       if (opts.json) printJson(ctx.io, { file, ...outputs });
       else out(ctx.io, `wrote ${outputs.encrypted}\nwrote ${outputs.stub}`);
     });

@@ -3,8 +3,7 @@ import type { CliContext } from '../context';
 import { out, printJson } from '../io';
 import { collect } from '../options';
 import { ExitCode, OpenctlError } from '../../util/errors';
-import { preflight, preflightFleet, renderFleet, renderPreflight, type PhoneTrust } from '../../trust';
-import { readFleet, readPhoneFiles, readPhoneTrust, readTvs } from '../../fetch/inputs';
+import { preflightReport } from '../../fetch/preflight-report';
 
 interface PreflightOptions {
   phoneHas: string[];
@@ -31,39 +30,13 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print the verdicts as JSON')
     .action(async (opts: PreflightOptions) => {
       const settings = { cwd: ctx.io.cwd, timeoutMs: parseTimeout(opts.timeout), signal: ctx.signal };
-      if (opts.fleet && opts.phoneHas.length > 0) {
-        throw new OpenctlError('give either --fleet or --phone-has, not both (a fleet folder says what each group holds)');
-      }
-      const deploy = await readPhoneFiles(opts.deploy ?? [], settings);
-      if (deploy.length === 0) throw new OpenctlError('--deploy: no files to check (a folder contributes its .tlv, .sgn and .xml files)');
-      const tvs = await readTvs(opts.tvsKnows, opts.tvsCert, settings);
-
-      if (opts.fleet) {
-        const groups = await readFleet(opts.fleet, opts.sbd, settings);
-        const fleet = preflightFleet(groups, deploy, tvs);
-        if (opts.json) {
-          printJson(ctx.io, {
-            ok: fleet.ok,
-            groups: fleet.groups.map((g) => ({ name: g.name, phones: g.phones, ok: g.result.ok, before: g.result.before, files: g.result.verdicts, after: g.result.after })),
-            perFile: fleet.perFile,
-            groupsRejecting: fleet.groupsRejecting,
-            phonesRejecting: fleet.phonesRejecting,
-          });
-        } else {
-          out(ctx.io, renderFleet(fleet));
-        }
-        ctx.setExitCode(fleet.ok ? ExitCode.Ok : ExitCode.Rejected);
-        return;
-      }
-
-      const phone: PhoneTrust = await readPhoneTrust(opts.phoneHas, opts.sbd, settings);
-      const result = preflight(phone, deploy, tvs);
-      if (opts.json) {
-        printJson(ctx.io, { ok: result.ok, before: result.before, tvs: { knows: tvs.knows.length, serviceCertificates: tvs.serviceCertificates?.length ?? 0 }, files: result.verdicts, after: result.after });
-      } else {
-        out(ctx.io, renderPreflight(result, tvs));
-      }
-      ctx.setExitCode(result.ok ? ExitCode.Ok : ExitCode.Rejected);
+      const report = await preflightReport(
+        { deploy: opts.deploy ?? [], phoneHas: opts.phoneHas, tvsKnows: opts.tvsKnows, tvsCert: opts.tvsCert, sbd: opts.sbd, fleet: opts.fleet },
+        settings,
+      );
+      if (opts.json) printJson(ctx.io, report.json);
+      else out(ctx.io, report.text);
+      ctx.setExitCode(report.ok ? ExitCode.Ok : ExitCode.Rejected);
     });
 }
 

@@ -57,7 +57,7 @@ export class BatchService {
     const events = new BatchEvents();
     const controller = new AbortController();
     this.controller = controller;
-    const state: BatchState = { ...IDLE, jobId: '', status: 'running', source, output, errors: [] };
+    const state: BatchState = { ...IDLE, jobId: '', status: 'running', source, output, errors: [], options: cliOptions(request) };
     this.current = state;
     events.on('start', (s) => {
       state.jobId = s.jobId;
@@ -90,7 +90,20 @@ export class BatchService {
     const started = new Promise<void>((resolve) => events.once('start', () => resolve()));
     let run: Promise<BatchSummary>;
     try {
-      run = batchSign({ source, out: output, signer, digest: request.digest, resume: request.resume ?? false, signal: controller.signal, events });
+      run = batchSign({
+        source,
+        out: output,
+        signer,
+        digest: request.digest,
+        resume: request.resume ?? false,
+        include: request.include ?? [],
+        exclude: request.exclude ?? [],
+        encryptWith: request.encryptWith ? path.resolve(request.encryptWith) : undefined,
+        trust: (request.trust ?? []).map((t) => path.resolve(t)),
+        incremental: request.incremental ?? false,
+        signal: controller.signal,
+        events,
+      });
     } catch (err) {
       await release();
       throw err;
@@ -104,6 +117,7 @@ export class BatchService {
     ).finally(async () => {
       await release();
       state.resumable = state.status !== 'done' && existsSync(statePaths(output).journal);
+      if (state.summary && state.status !== 'done') state.message = stoppedMessage(state.summary, state.resumable);
       this.controller = undefined;
       this.emit(true);
     });
@@ -119,6 +133,7 @@ export class BatchService {
   }
 
   private finish(state: BatchState, summary: BatchSummary): void {
+    state.summary = { signed: summary.signed, kept: summary.kept, failed: summary.failed, alreadyDone: summary.alreadyDone, total: summary.total };
     state.done = summary.alreadyDone + summary.signed + summary.kept + summary.failed;
     state.total = summary.total;
     state.failed = summary.failed;
@@ -165,4 +180,28 @@ export class BatchService {
     await this.running?.catch(() => undefined);
     if (this.pendingEmit) clearTimeout(this.pendingEmit);
   }
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+/** The counts that are true after a stop: "1,344 of 2,000 signed, resumable" (unchanged and failed files said apart). */
+export function stoppedMessage(s: NonNullable<BatchState['summary']>, resumable: boolean): string {
+  const signed = s.alreadyDone + s.signed;
+  const parts = [`${count(signed)} of ${s.total === undefined ? 'an uncounted number of' : count(s.total)} signed`];
+  if (s.kept) parts.push(`${count(s.kept)} unchanged`);
+  if (s.failed) parts.push(`${count(s.failed)} failed`);
+  parts.push(resumable ? 'resumable' : 'not resumable (no journal left)');
+  return parts.join(', ');
+}
+
+/** The options a job runs with, in the CLI's words (shown beside the progress, so a resume can be checked). */
+function cliOptions(r: RequestOf<'batchStart'>): string[] {
+  return [
+    ...(r.include ?? []).map((g) => `--include ${g}`),
+    ...(r.exclude ?? []).map((g) => `--exclude ${g}`),
+    ...(r.encryptWith ? [`--encrypt-with ${r.encryptWith}`] : []),
+    ...(r.trust ?? []).map((t) => `--trust ${t}`),
+    ...(r.incremental ? ['--incremental'] : []),
+    ...(r.resume ? ['--resume'] : []),
+  ];
 }

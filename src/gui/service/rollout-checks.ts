@@ -1,0 +1,31 @@
+/**
+ * The Preflight and Fetch screens' side of the service: `openctl preflight` and `openctl fetch` through the same
+ * library functions (src/fetch/preflight-report.ts, src/fetch/fetch-phone-files.ts), answering with their --json.
+ */
+import { preflightReport } from '../../fetch/preflight-report';
+import { fetchFailed, fetchPhoneFiles } from '../../fetch/fetch-phone-files';
+import type { RequestOf } from '../contract';
+import type { FetchView, PreflightView } from '../types';
+
+const DEFAULT_TIMEOUT_MS = 2000;
+
+export async function runPreflight(request: RequestOf<'preflight'>): Promise<PreflightView> {
+  const report = await preflightReport(request, { timeoutMs: request.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  return report.json as unknown as PreflightView;
+}
+
+export async function runFetch(request: RequestOf<'fetch'>): Promise<FetchView> {
+  const report = await fetchPhoneFiles({
+    host: request.host,
+    macs: request.macs ?? [],
+    outDir: request.outDir,
+    overwrite: request.overwrite ?? false,
+    settings: {
+      tftpPort: request.tftpPort ?? 69,
+      httpPort: request.httpPort ?? 6970,
+      timeoutMs: request.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      transports: request.via ?? ['tftp', 'http'],
+    },
+  });
+  return { ...report, failed: fetchFailed(report) };
+}
