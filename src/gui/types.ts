@@ -21,7 +21,7 @@ export interface PlanView extends PlanJson {
   written?: string;
 }
 
-import type { TrustListDiff } from '../trust/diff';
+import type { TrustListDiff } from '../trust/diff-types';
 export type { TrustListDiff };
 
 export type GuiMode = 'electron' | 'web';
