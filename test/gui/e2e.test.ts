@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import AxeBuilder from '@axe-core/playwright';
@@ -229,7 +230,8 @@ describe('gui: end to end in Chromium, web mode, real SoftHSM tokens', function 
     await picker(page, 'inspect-diff').getByRole('button', { name: 'Compare' }).click();
     const diff = page.getByTestId('diff-result');
     await diff.waitFor();
-    assert.match(await diff.innerText(), /records: \d+ added, \d+ removed/);
+    assert.match(await diff.getByTestId('diff-counts').innerText(), /\d+ added, \d+ removed, \d+ changed, \d+ unchanged/);
+    assert.match(await diff.getByTestId('diff-verdict').innerText(), /^Phones holding the current CTL \(CTLFile-sha1\.tlv\) (accept|would reject|accept \(via TVS\)) the new CTL \(CTLFile-sha512\.tlv\)/);
     await screenshot(page, 'inspect');
 
     // A signed config carries no certificate: it is checked against the trust list phones hold.
@@ -293,12 +295,20 @@ describe('gui: end to end in Chromium, web mode, real SoftHSM tokens', function 
       await cluster.getByLabel('Or fetch from host').fill('127.0.0.1');
       await cluster.getByLabel('Port').fill(String((server.address() as AddressInfo).port));
       await cluster.getByRole('button', { name: 'Fetch over TLS' }).click();
+      // Nothing fetched over TLS is added before its fingerprint is shown and confirmed.
+      const confirm = cluster.getByTestId('tls-confirm');
+      await confirm.waitFor();
+      const fetchedSha1 = new X509Certificate(fs.readFileSync(vector('certs/ccm-tftp.pem'))).fingerprint.toLowerCase();
+      assert.ok((await confirm.innerText()).toLowerCase().replace(/[^0-9a-f\n]/g, '').includes(fetchedSha1.replace(/[^0-9a-f]/g, '')), 'the SHA-1 fingerprint is shown');
+      assert.equal(await cluster.getByText('the same certificate is listed twice in one role').count(), 0, 'not added yet');
+      await confirm.getByRole('button', { name: 'The fingerprint matches: add it' }).click();
       await cluster.getByText('the same certificate is listed twice in one role').waitFor();
       await cluster.getByRole('button', { name: 'Add SAST from eToken-A' }).click();
       await cluster.getByRole('button', { name: 'Add SAST from eToken-B' }).click();
       const file = path.join(work, 'cluster', 'cluster.json');
       fs.mkdirSync(path.dirname(file));
       await cluster.getByRole('textbox', { name: 'Cluster file' }).fill(file);
+      assert.equal(await cluster.getByLabel('Replace an existing file').isChecked(), false, 'replacing is off until chosen');
       await cluster.getByRole('button', { name: 'Save', exact: true }).click();
       await page.getByText(`Saved ${file}`).waitFor();
       await screenshot(page, 'cluster');
@@ -313,8 +323,14 @@ describe('gui: end to end in Chromium, web mode, real SoftHSM tokens', function 
 
       // Its CTL records (the SAST read from the tokens the URIs name) go to the CTL builder.
       await cluster.getByRole('button', { name: 'Use these records in the CTL builder' }).click();
-      await page.getByText('4 records added to the CTL builder').waitFor();
+      const merged = page.locator('.toast', { hasText: 'Merged the cluster into the CTL builder' });
+      await merged.waitFor();
+      const m = /(\d+) records? added(?:, (\d+) already in the CTL)?; the CTL now has (\d+) records?/.exec(await merged.innerText());
+      assert.ok(m, await merged.innerText());
+      assert.equal(Number(m[1]) + Number(m[2] ?? 0), 3, 'SAST A, SAST B and the CCM+TFTP certificate once (the fetched copy is the same certificate)');
       assert.equal(await page.locator('#nav-ctl').getAttribute('aria-current'), 'page');
+      const caption = await page.getByTestId('ctl-records').locator('caption').innerText();
+      assert.match(caption, new RegExp(`^${m[3]} records will be written`), 'the count agrees with the records table');
     } finally {
       server.close();
     }

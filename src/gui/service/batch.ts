@@ -133,9 +133,12 @@ export class BatchService {
   }
 
   private finish(state: BatchState, summary: BatchSummary): void {
-    state.summary = { signed: summary.signed, kept: summary.kept, failed: summary.failed, alreadyDone: summary.alreadyDone, total: summary.total };
+    // Stopped early, the pipeline's total is the files seen so far; the true total is the counting walk's, if it
+    // finished (else unknown): never present the files seen as "of N".
+    const total = summary.complete ? summary.total : state.total;
+    state.summary = { signed: summary.signed, kept: summary.kept, failed: summary.failed, alreadyDone: summary.alreadyDone, total };
     state.done = summary.alreadyDone + summary.signed + summary.kept + summary.failed;
-    state.total = summary.total;
+    state.total = total;
     state.failed = summary.failed;
     state.filesPerSecond = summary.filesPerSecond;
     state.etaSeconds = 0;
@@ -187,7 +190,7 @@ const count = (n: number) => n.toLocaleString('en-US');
 /** The counts that are true after a stop: "1,344 of 2,000 signed, resumable" (unchanged and failed files said apart). */
 export function stoppedMessage(s: NonNullable<BatchState['summary']>, resumable: boolean): string {
   const signed = s.alreadyDone + s.signed;
-  const parts = [`${count(signed)} of ${s.total === undefined ? 'an uncounted number of' : count(s.total)} signed`];
+  const parts = [s.total === undefined ? `${count(signed)} signed (the total was not counted yet)` : `${count(signed)} of ${count(s.total)} signed`];
   if (s.kept) parts.push(`${count(s.kept)} unchanged`);
   if (s.failed) parts.push(`${count(s.failed)} failed`);
   parts.push(resumable ? 'resumable' : 'not resumable (no journal left)');
