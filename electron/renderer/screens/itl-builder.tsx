@@ -180,7 +180,7 @@ export function ItlScreen() {
       )}
       {view && (
         <Section title="3. Save" id="itl-save">
-          <PathField label="Output folder (one sub-folder per server)" name="itl-output" kind="folder" value={output} onChange={(v) => (setOutput(v), changed())} />
+          <PathField label="Output folder (one sub-folder per server)" name="itl-output" kind="folder" value={output} onChange={(v) => (setOutput(v), setView((x) => (x ? { ...x, written: undefined } : x)))} />
           <label class="check-row">
             <input type="checkbox" checked={overwrite} onChange={(e) => setOverwrite((e.target as HTMLInputElement).checked)} />
             Replace existing ITL files
