@@ -115,7 +115,7 @@ describe('gui: ITL builder, Sign, Fetch, Preflight, Batch options, TVS and CAPF 
     const itl = screen('itl');
     await itl.getByRole('heading', { level: 2, name: 'ITL builder' }).waitFor();
     await itl.getByLabel('Cluster file').fill(cluster);
-    await itl.getByRole('button', { name: 'Check ITLs' }).click();
+    await itl.getByLabel('Cluster file').press('Enter');
     const card = itl.locator('[data-testid="itl-server"][data-server="cucm-pub"]');
     await card.waitFor();
     // The cluster's itlSigner is shown, and no ITL held yet: phones that hold nothing accept any ITL.
@@ -223,7 +223,7 @@ describe('gui: ITL builder, Sign, Fetch, Preflight, Batch options, TVS and CAPF 
     // With TVS vouching for the new signer, the same screen says accepted via TVS, as the CLI does.
     await pf.getByLabel('Certificates TVS vouches for (--tvs-knows, optional)').fill(`${path.join(work, 'otherItlRecovery.pem')}`);
     fs.writeFileSync(path.join(work, 'otherItlRecovery.pem'), pem(p.otherItlRecovery.certDer));
-    await pf.getByRole('button', { name: 'Run preflight' }).click();
+    await pf.getByLabel('CTL or ITL the phones hold (--phone-has)').press('Enter');
     await report.waitFor();
     const viaTvs = JSON.parse((await runCliCaptured(['preflight', '--deploy', newItl, cfg, '--phone-has', heldItl, '--tvs-knows', path.join(work, 'otherItlRecovery.pem'), '--json'])).stdout) as PreflightView;
     await pf.locator(`[data-testid="preflight-verdicts"] tbody tr[data-verdict="${viaTvs.files![0]!.verdict}"]`).first().waitFor();
