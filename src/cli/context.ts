@@ -9,6 +9,8 @@ export interface CliContext {
   setExitCode(code: ExitCode | number): void;
   /** Aborted on SIGINT/SIGTERM: long-running commands stop cleanly and exit 130. */
   signal: AbortSignal;
+  /** For servers (`tvs serve`, `capf serve`): SIGINT/SIGTERM is their normal end, so their exit code stands (not 130). */
+  stopsOnSignal(): void;
 }
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;

@@ -15,6 +15,7 @@ export const EXIT_INTERNAL = 70;
  */
 export async function runCli(argv: string[], io: CliIO = processIO(), signal?: AbortSignal): Promise<number> {
   let exitCode: number = ExitCode.Ok;
+  let stopsOnSignal = false;
   const controller = new AbortController();
   signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
   const ctx: CliContext = {
@@ -23,7 +24,12 @@ export async function runCli(argv: string[], io: CliIO = processIO(), signal?: A
       exitCode = code;
     },
     signal: controller.signal,
+    stopsOnSignal: () => {
+      stopsOnSignal = true;
+    },
   };
+  // Interrupted commands end with 130, except servers, for which SIGTERM is the normal way to stop.
+  const finish = (code: number) => (controller.signal.aborted && !stopsOnSignal ? ExitCode.Interrupted : code);
   const debug = argv.includes('--debug') || io.env.OPENCTL_DEBUG === '1';
 
   const program = new Command('openctl')
@@ -44,19 +50,19 @@ export async function runCli(argv: string[], io: CliIO = processIO(), signal?: A
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version end through here with exit code 0.
-      return err.exitCode === 0 ? ExitCode.Ok : ExitCode.BadInput;
+      return finish(err.exitCode === 0 ? ExitCode.Ok : ExitCode.BadInput);
     }
     if (err instanceof OpenctlError) {
       log(io, `openctl: ${err.message}`);
       if (debug && err.stack) log(io, err.stack);
-      return err.exitCode;
+      return finish(err.exitCode);
     }
     const message = err instanceof Error ? err.message : String(err);
     log(io, `openctl: internal error: ${message}${debug ? '' : ' (run with --debug for details)'}`);
     if (debug && err instanceof Error && err.stack) log(io, err.stack);
-    return EXIT_INTERNAL;
+    return finish(EXIT_INTERNAL);
   }
-  return exitCode;
+  return finish(exitCode);
 }
 
 /** The `bin/openctl.js` entry: wires signals, runs, exits. */
@@ -75,7 +81,7 @@ export function runFromProcess(): void {
   });
   runCli(process.argv.slice(2), processIO(), controller.signal).then(
     (code) => {
-      process.exitCode = controller.signal.aborted ? ExitCode.Interrupted : code;
+      process.exitCode = code; // 130 after a signal, decided by runCli
     },
     () => {
       process.exitCode = EXIT_INTERNAL;

@@ -4,7 +4,7 @@
  * report is the one `--json` prints (docs/json.md#preflight) with the text the CLI prints otherwise.
  */
 import { OpenctlError } from '../util/errors';
-import { preflight, preflightFleet, renderFleet, renderPreflight } from '../trust';
+import { preflight, preflightFleet, renderFleet, renderPreflight, type PhoneFile, type PhoneTrust, type TvsModel } from '../trust';
 import { readFleet, readPhoneFiles, readPhoneTrust, readTvs, type InputSettings } from './inputs';
 
 export interface PreflightRequest {
@@ -30,7 +30,13 @@ export interface PreflightReport {
   text: string;
 }
 
-export async function preflightReport(request: PreflightRequest, settings: InputSettings): Promise<PreflightReport> {
+/**
+ * What TVS vouches for, decided another way than from --tvs-knows (the CLI's --tvs asks a live TVS about every
+ * certificate of the files deployed and held); `live` is reported in the JSON as it is.
+ */
+export type TvsSource = (deploy: PhoneFile[], phones: PhoneTrust[]) => Promise<{ tvs: TvsModel; live?: object }>;
+
+export async function preflightReport(request: PreflightRequest, settings: InputSettings, tvsSource?: TvsSource): Promise<PreflightReport> {
   const phoneHas = request.phoneHas ?? [];
   const sbd = request.sbd ?? true;
   if (request.fleet && phoneHas.length > 0) {
@@ -38,10 +44,14 @@ export async function preflightReport(request: PreflightRequest, settings: Input
   }
   const deploy = await readPhoneFiles(request.deploy, settings);
   if (deploy.length === 0) throw new OpenctlError('--deploy: no files to check (a folder contributes its .tlv, .sgn and .xml files)');
-  const tvs = await readTvs(request.tvsKnows ?? [], request.tvsCert ?? [], settings);
+  const groups = request.fleet ? await readFleet(request.fleet, sbd, settings) : undefined;
+  const phone = groups ? undefined : await readPhoneTrust(phoneHas, sbd, settings);
+  let tvs: TvsModel;
+  let live: object | undefined;
+  if (tvsSource) ({ tvs, live } = await tvsSource(deploy, groups ? groups.map((g) => g.phone) : [phone!]));
+  else tvs = await readTvs(request.tvsKnows ?? [], request.tvsCert ?? [], settings);
 
-  if (request.fleet) {
-    const groups = await readFleet(request.fleet, sbd, settings);
+  if (groups) {
     const fleet = preflightFleet(groups, deploy, tvs);
     return {
       ok: fleet.ok,
@@ -51,15 +61,15 @@ export async function preflightReport(request: PreflightRequest, settings: Input
         perFile: fleet.perFile,
         groupsRejecting: fleet.groupsRejecting,
         phonesRejecting: fleet.phonesRejecting,
+        ...(live ? { tvs: live } : {}),
       },
       text: renderFleet(fleet),
     };
   }
-  const phone = await readPhoneTrust(phoneHas, sbd, settings);
-  const result = preflight(phone, deploy, tvs);
+  const result = preflight(phone!, deploy, tvs);
   return {
     ok: result.ok,
-    json: { ok: result.ok, before: result.before, tvs: { knows: tvs.knows.length, serviceCertificates: tvs.serviceCertificates?.length ?? 0 }, files: result.verdicts, after: result.after },
+    json: { ok: result.ok, before: result.before, tvs: { knows: tvs.knows.length, serviceCertificates: tvs.serviceCertificates?.length ?? 0, ...live }, files: result.verdicts, after: result.after },
     text: renderPreflight(result, tvs),
   };
 }

@@ -7,6 +7,7 @@ import { renderHolding, renderVerdict, type TvsModel } from '../trust';
 import { INITIAL_DIR } from './check';
 import type { Plan, PlanCheck } from './model';
 import type { PlanJson } from './plan-json';
+import { planTvsChanges } from './tvs-changes';
 
 export type { PlanJson } from './plan-json';
 
@@ -17,6 +18,7 @@ function pem(ders: readonly Buffer[]): string {
 }
 
 export function planJson(plan: Plan, check: PlanCheck): PlanJson {
+  const tvsChanges = planTvsChanges(plan);
   return {
     procedure: plan.procedure,
     summary: plan.summary,
@@ -24,7 +26,7 @@ export function planJson(plan: Plan, check: PlanCheck): PlanJson {
     refusals: check.refusals,
     notes: plan.notes,
     initial: [plan.initial.ctl, plan.initial.itl].filter((x) => !!x).map((h) => `${INITIAL_DIR}/${h!.name}`),
-    steps: check.checked.map(({ step, result, phoneHas }) => ({
+    steps: check.checked.map(({ step, result, phoneHas }, i) => ({
       dir: step.dir,
       title: step.title,
       actions: step.actions,
@@ -32,6 +34,7 @@ export function planJson(plan: Plan, check: PlanCheck): PlanJson {
       phoneHas,
       ...(step.tvs.knows.length ? { tvsKnows: `${step.dir}/tvs-knows.pem` } : {}),
       ...(step.tvs.serviceCertificates?.length ? { tvsCert: `${step.dir}/tvs-service.pem` } : {}),
+      ...(tvsChanges[i] ? { tvsStore: tvsChanges[i]!.commands } : {}),
       sbd: plan.initial.sbd,
       ok: result.ok,
       verdicts: result.verdicts,
@@ -40,12 +43,14 @@ export function planJson(plan: Plan, check: PlanCheck): PlanJson {
 }
 
 export function renderPlan(plan: Plan, check: PlanCheck, outDir?: string): string {
+  const tvsChanges = planTvsChanges(plan);
   const lines = [`plan: ${plan.summary}`, `phones hold now: ${renderHolding(check.checked[0]?.result.before ?? { sbd: plan.initial.sbd })}`];
   for (const [i, { step, result, phoneHas }] of check.checked.entries()) {
     lines.push('', `step ${i + 1}: ${step.title}${outDir ? `  -> ${path.join(outDir, step.dir)}` : ''}`);
     step.actions.forEach((a, j) => lines.push(`  ${j + 1}. ${a}`));
     lines.push(`  the TFTP server then serves: ${step.files.map((f) => f.name).join(', ')}`);
     lines.push(`  ${tvsLine(step.tvs)}`);
+    for (const command of tvsChanges[i]?.commands ?? []) lines.push(`  openctl TVS store (TVS_DB: what tvs serve --db uses): ${command}`);
     lines.push(`  preflight, phones holding ${phoneHas.length ? phoneHas.join(' + ') : 'nothing'}:`);
     result.verdicts.forEach((v) => lines.push(...renderVerdict(v, undefined, '    ')));
   }
@@ -86,11 +91,14 @@ export async function writePlan(plan: Plan, check: PlanCheck, outDir: string, op
       await fs.writeFile(file, data);
     };
     for (const h of [plan.initial.ctl, plan.initial.itl]) if (h) await write(path.join(INITIAL_DIR, h.name), h.list.bytes);
-    for (const { step, result } of check.checked) {
+    const tvsChanges = planTvsChanges(plan);
+    for (const [i, { step, result }] of check.checked.entries()) {
       for (const f of step.files) await write(path.join(step.dir, f.name), f.bytes);
+      for (const a of tvsChanges[i]?.add ?? []) await write(a.file, pem(a.certificates));
       if (step.tvs.knows.length) await write(path.join(step.dir, 'tvs-knows.pem'), pem(step.tvs.knows.map((k) => k.certificate)));
       if (step.tvs.serviceCertificates?.length) await write(path.join(step.dir, 'tvs-service.pem'), pem(step.tvs.serviceCertificates));
-      const text = [step.title, '', ...step.actions.map((a, i) => `${i + 1}. ${a}`), '', 'preflight:', ...result.verdicts.flatMap((v) => renderVerdict(v, undefined, '  '))];
+      const tvsStore = tvsChanges[i]?.commands.map((c) => `openctl TVS store (TVS_DB: what tvs serve --db uses): ${c}`) ?? [];
+      const text = [step.title, '', ...step.actions.map((a, j) => `${j + 1}. ${a}`), ...(tvsStore.length ? ['', ...tvsStore] : []), '', 'preflight:', ...result.verdicts.flatMap((v) => renderVerdict(v, undefined, '  '))];
       await write(path.join(step.dir, 'STEP.txt'), `${text.join('\n')}\n`);
     }
     await write('plan.json', `${JSON.stringify(planJson(plan, check), null, 2)}\n`);

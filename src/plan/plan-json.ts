@@ -19,6 +19,8 @@ export interface PlanJson {
     phoneHas: string[];
     tvsKnows?: string;
     tvsCert?: string;
+    /** For an openctl TVS: the `openctl tvs add` / `openctl tvs remove` commands this step needs (TVS_DB: the store). */
+    tvsStore?: string[];
     sbd: boolean;
     ok: boolean;
     verdicts: FileVerdict[];

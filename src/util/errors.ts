@@ -1,13 +1,16 @@
 /**
  * One exit-code table for every command (documented in the README):
  * 0 success / valid / accepted; 1 invalid signature, phones would reject, or some files of a batch failed;
- * 2 malformed input or bad usage; 3 token or PKCS#11 problem; 130 interrupted.
+ * 2 malformed input or bad usage; 3 token or PKCS#11 problem; 4 network or TLS failure talking to a service
+ * (TVS, CAPF: unreachable, handshake failed, not the server the trust anchor names, no answer in time);
+ * 130 interrupted.
  */
 export const ExitCode = {
   Ok: 0,
   Rejected: 1,
   BadInput: 2,
   Token: 3,
+  Network: 4,
   Interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -48,6 +51,14 @@ export class TokenError extends OpenctlError {
   constructor(message: string) {
     super(message, ExitCode.Token);
     this.name = 'TokenError';
+  }
+}
+
+/** A service (TVS, CAPF) could not be reached or talked to: refused, timed out, TLS failed, wrong server. */
+export class NetworkError extends OpenctlError {
+  constructor(message: string) {
+    super(message, ExitCode.Network);
+    this.name = 'NetworkError';
   }
 }
 

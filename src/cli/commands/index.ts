@@ -24,6 +24,8 @@ export const commandModules: readonly CommandModule[] = [
   { names: ['fetch'], load: () => require('./fetch').register },
   { names: ['plan'], load: () => require('./plan').register },
   { names: ['gui'], load: () => require('./gui').register },
+  { names: ['tvs'], load: () => require('./tvs').register },
+  { names: ['capf'], load: () => require('./capf').register },
 ];
 
 /** The modules needed to run `argv`: only the named command's, or all of them for help and unknown names. */
