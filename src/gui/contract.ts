@@ -28,6 +28,10 @@ import type {
   PreflightView,
   FetchView,
   CtlMergeView,
+  TvsListView,
+  TvsChangeView,
+  CapfDeviceView,
+  ServiceStatusView,
   TokensSnapshot,
 } from './types';
 
@@ -299,6 +303,45 @@ export const methods = {
       timeoutMs: s.optional(s.integer({ min: 1, max: 600_000 })),
     }),
   ).returns<FetchView>(),
+
+  /** The TVS store (a SQLite file or a postgres:// URL), as `openctl tvs list|add|remove --db`. */
+  tvsList: method(s.object({ db: planPath })).returns<TvsListView>(),
+  tvsAdd: method(
+    s.object({
+      db: planPath,
+      files: s.optional(s.array(fileSource, { max: 50 })),
+      /** Certificates already shown to the person (a TLS fetch, confirmed by its fingerprint), DER base64. */
+      certificates: s.optional(s.array(base64Der, { max: 10 })),
+      roles: s.optional(s.array(s.integer({ min: 0, max: 255 }), { max: 10 })),
+      fromLists: s.optional(s.array(fileSource, { max: 10 })),
+      ttl: s.optional(s.integer({ min: 1, max: 30 * 24 * 3600 })),
+    }),
+  ).returns<TvsChangeView>(),
+  tvsRemove: method(s.object({ db: planPath, sha256: s.array(s.string({ min: 64, max: 64, pattern: /^[0-9a-f]{64}$/ }), { min: 1, max: 1000 }) })).returns<TvsChangeView>(),
+
+  /** CAPF devices, as `openctl capf device list|add|set|remove --db`. */
+  capfList: method(s.object({ db: planPath })).returns<CapfDeviceView[]>(),
+  capfAdd: method(
+    s.object({
+      db: planPath,
+      devices: s.array(s.string({ min: 1, max: 64 }), { min: 1, max: 1000 }),
+      operation: s.literal('install', 'fetch', 'delete', 'none'),
+      auth: s.literal('none', 'mic'),
+      key: s.optional(s.string({ max: 16 })),
+    }),
+  ).returns<CapfDeviceView[]>(),
+  capfSet: method(
+    s.object({
+      db: planPath,
+      devices: s.array(s.string({ min: 1, max: 64 }), { min: 1, max: 1000 }),
+      operation: s.optional(s.literal('install', 'fetch', 'delete', 'none')),
+      auth: s.optional(s.literal('none', 'mic')),
+      unlock: s.optional(s.boolean()),
+    }),
+  ).returns<CapfDeviceView[]>(),
+  capfRemove: method(s.object({ db: planPath, devices: s.array(s.string({ min: 1, max: 64 }), { min: 1, max: 1000 }) })).returns<CapfDeviceView[]>(),
+  /** A running TVS or CAPF server's /health and /metrics (its --metrics HOST:PORT). */
+  serviceStatus: method(s.object({ service: s.literal('tvs', 'capf'), url: s.string({ min: 1, max: 300 }) })).returns<ServiceStatusView>(),
 
   /** Build and preflight every step of a procedure (nothing written); the service keeps the checked plan for planWrite. */
   planCheck: method(s.object({ request: planRequest })).returns<PlanView>(),

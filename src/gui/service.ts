@@ -21,6 +21,7 @@ import { signFiles } from './service/sign-files';
 import { runFetch, runPreflight } from './service/rollout-checks';
 import { parsePkcs11Uri } from '../pkcs11/uri';
 import { documentsFolder } from './paths';
+import { capfAdd, capfList, capfRemove, capfSet, serviceStatus, tvsAdd, tvsList, tvsRemove } from './service/services';
 
 export interface DialogHost {
   choose(request: RequestOf<'chooseFile'>): Promise<FileChoice>;
@@ -181,6 +182,38 @@ export class GuiService implements GuiApi {
 
   fetch(request: RequestOf<'fetch'>) {
     return runFetch(request);
+  }
+
+  tvsList(request: RequestOf<'tvsList'>) {
+    return tvsList(request);
+  }
+
+  tvsAdd(request: RequestOf<'tvsAdd'>) {
+    return tvsAdd(request);
+  }
+
+  tvsRemove(request: RequestOf<'tvsRemove'>) {
+    return tvsRemove(request);
+  }
+
+  capfList(request: RequestOf<'capfList'>) {
+    return capfList(request);
+  }
+
+  capfAdd(request: RequestOf<'capfAdd'>) {
+    return capfAdd(request);
+  }
+
+  capfSet(request: RequestOf<'capfSet'>) {
+    return capfSet(request);
+  }
+
+  capfRemove(request: RequestOf<'capfRemove'>) {
+    return capfRemove(request);
+  }
+
+  serviceStatus(request: RequestOf<'serviceStatus'>) {
+    return serviceStatus(request);
   }
 
   planCheck(request: RequestOf<'planCheck'>) {

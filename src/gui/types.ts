@@ -332,3 +332,54 @@ export interface CtlMergeView {
   /** Records the CTL will have after the merge (the records table's count, before the signer's own SAST is added). */
   total: number;
 }
+
+/** The TVS screen: what the store vouches for (`openctl tvs list --json`, with each certificate's expiry). */
+export interface TvsListView {
+  certificates: Array<{
+    sha256: string;
+    subject: string;
+    issuer: string;
+    serial: string;
+    roles: string[];
+    roleNumbers: number[];
+    ttl: number;
+    addedAt: string;
+    updatedAt: string;
+    certificate?: CertView;
+  }>;
+}
+
+export interface TvsChangeView {
+  added: number;
+  updated: number;
+  removed: number;
+  /** Records left out, or hashes not in the store, one line each. */
+  skipped: string[];
+}
+
+/** A CAPF device as `openctl capf device list --json` prints it. */
+export interface CapfDeviceView {
+  device: string;
+  operation: 'install' | 'fetch' | 'delete' | 'none';
+  auth: 'none' | 'password' | 'mic';
+  key: string;
+  passwordSet: boolean;
+  failures: number;
+  lscSerial: string | null;
+  lscNotAfter: string | null;
+  lastContact: string | null;
+  lastResult: string | null;
+}
+
+/** A running TVS or CAPF server, from its --metrics endpoint. */
+export interface ServiceStatusView {
+  url: string;
+  reachable: boolean;
+  /** /health answered 200. */
+  healthy: boolean;
+  /** /health's JSON: status, store, and the service's own facts. */
+  health: Record<string, unknown>;
+  /** The service's counters and gauges (openctl_tvs_… / openctl_capf_…). */
+  samples: Array<{ name: string; value: number }>;
+  problem?: string;
+}

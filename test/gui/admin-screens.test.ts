@@ -6,7 +6,9 @@ import type { Browser, Page } from 'playwright-core';
 import AxeBuilder from '@axe-core/playwright';
 import { createSoftHsm, type SoftHsmFixture } from '../helpers/softhsm';
 import { runCliCaptured } from '../helpers/run-cli';
-import { REPO_ROOT } from '../helpers/paths';
+import { CLI_BIN, REPO_ROOT } from '../helpers/paths';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { startTftpServer, type RunningTftpServer } from '../../src/fetch';
 import type { PreflightView } from '../../src/gui/types';
 import { CONFIG_XML, config, pki, standardItl, type Pki } from '../trust/fixture';
@@ -283,14 +285,100 @@ describe('gui: ITL builder, Sign, Fetch, Preflight, Batch options, TVS and CAPF 
     await shot('batch-options');
   });
 
-  it('TVS and CAPF say the service is not reachable from the app yet, and how to start it', async () => {
-    for (const [id, title, command] of [['tvs', 'TVS', 'openctl tvs serve'], ['capf', 'CAPF', 'openctl capf serve']] as const) {
-      await nav(id);
-      await screen(id).getByRole('heading', { level: 2, name: title }).waitFor();
-      assert.match(await screen(id).getByTestId(`${id}-unavailable`).innerText(), new RegExp(`The ${title} service is not available from the app yet`));
-      assert.match(await screen(id).getByTestId(`${id}-start`).innerText(), new RegExp(`^${command} --db `));
+  it('TVS (mouse): the store as openctl tvs list --json, a TLS certificate added after its fingerprint, and a running server\'s health', async () => {
+    const db = path.join(work, 'tvs.db');
+    const tvsPem = (await p.tvs.write(work, 'tvs-server')).signer;
+    const server = spawn(process.execPath, [CLI_BIN, 'tvs', 'serve', '--db', db, '--signer', tvsPem, '--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let printed = '';
+      server.stdout!.on('data', (c: Buffer) => (printed += c.toString('utf8')));
+      for (let i = 0; i < 300 && !/metrics on http:\/\/[^/]+\/metrics/.test(printed); i += 1) await new Promise((r) => setTimeout(r, 50));
+      const tvsPort = /listening on 127\.0\.0\.1:(\d+)/.exec(printed)?.[1];
+      const metricsAt = /metrics on http:\/\/([^/]+)\/metrics/.exec(printed)?.[1];
+      assert.ok(tvsPort && metricsAt, `openctl tvs serve printed: ${printed}`);
+
+      await nav('tvs');
+      const tvs = screen('tvs');
+      await tvs.getByLabel('Store (--db: a SQLite file or a postgres:// URL)').fill(db);
+      await tvs.getByRole('button', { name: 'Open store' }).click();
+      await tvs.getByTestId('tvs-certificates').waitFor();
+      // From a file, as CCM+TFTP with a TTL of one hour.
+      await tvs.getByLabel('TTL: how long phones may cache the answer (seconds, --ttl)').fill('3600');
+      await page.locator('[data-picker="tvs-file"]').getByLabel('Path').fill(cert.ccm!);
+      await page.locator('[data-picker="tvs-file"]').getByRole('button', { name: 'Add' }).click();
+      await tvs.locator('[data-testid="tvs-certificates"] tbody tr').first().waitFor();
+      // From the TVS server's own TLS certificate: shown with its fingerprint first.
+      await tvs.getByLabel("Or from a server's TLS certificate: host").fill('127.0.0.1');
+      await tvs.getByLabel('Port', { exact: true }).fill(tvsPort!);
+      await tvs.getByRole('button', { name: 'Fetch over TLS' }).click();
+      const confirm = tvs.getByTestId('tvs-tls-confirm');
+      await confirm.waitFor();
+      assert.ok((await confirm.innerText()).toLowerCase().includes(p.tvs.certDer.length > 0 ? createHash('sha1').update(p.tvs.certDer).digest('hex') : ''), 'the SHA-1 is shown');
+      await tvs.getByLabel('TVS', { exact: true }).check();
+      await confirm.getByRole('button', { name: 'The fingerprint matches: vouch for it' }).click();
+      await tvs.locator('[data-testid="tvs-certificates"] tbody tr').nth(1).waitFor();
+
+      const shown = await tvs.locator('[data-testid="tvs-certificates"] tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-sha256'), tr.children[2]!.textContent, tr.children[3]!.textContent]));
+      const cli = JSON.parse((await runCliCaptured(['tvs', 'list', '--db', db, '--json'])).stdout) as { certificates: Array<{ sha256: string; roles: string[]; ttl: number }> };
+      assert.deepEqual(shown, cli.certificates.map((c) => [c.sha256, c.roles.join(', '), `${c.ttl} s`]));
+      assert.equal(cli.certificates.length, 2);
+
+      // The running server answers from the same store: its health says so.
+      await tvs.getByLabel('Metrics address (--metrics HOST:PORT)').fill(metricsAt!);
+      await tvs.getByRole('button', { name: 'Check status' }).click();
+      const status = tvs.getByTestId('tvs-server-status');
+      await status.waitFor();
+      assert.equal(await status.getAttribute('data-healthy'), 'true');
+      assert.match(await status.innerText(), /certificates\s+2/);
+      assert.match(await tvs.getByTestId('tvs-metrics-table').innerText(), /openctl_tvs_/);
+      await shot('tvs');
+
+      await tvs.getByRole('button', { name: /^Remove cucm-pub-tvs/ }).click();
+      await tvs.locator(`tr[data-sha256="${createHash('sha256').update(p.tvs.certDer).digest('hex')}"]`).waitFor({ state: 'detached' });
+      const after = JSON.parse((await runCliCaptured(['tvs', 'list', '--db', db, '--json'])).stdout) as { certificates: unknown[] };
+      assert.equal(after.certificates.length, 1);
+    } finally {
+      server.kill('SIGTERM');
+      await new Promise((r) => server.once('exit', r));
     }
-    await shot('tvs');
+  });
+
+  it('CAPF (keyboard and mouse): devices scheduled and changed as openctl capf device list --json shows them; no server is said to be down', async () => {
+    const db = path.join(work, 'capf.db');
+    await nav('capf');
+    const capf = screen('capf');
+    await capf.getByLabel('Store (--db: a SQLite file or a postgres:// URL)').fill(db);
+    await capf.getByLabel('Store (--db: a SQLite file or a postgres:// URL)').press('Enter');
+    await capf.getByTestId('capf-device-table').waitFor();
+    await capf.getByLabel('Devices (SEP<MAC>, one per line)').fill('SEP001122334455\nSEP00AABBCCDDEE');
+    await capf.getByRole('button', { name: 'Add devices' }).click();
+    await capf.locator('[data-testid="capf-device-table"] tr[data-device="SEP00AABBCCDDEE"]').waitFor();
+    await capf.getByLabel('Devices (SEP<MAC>, one per line)').fill('SEP00AABBCCDDEE');
+    await capf.getByLabel('Operation').selectOption('fetch');
+    await capf.getByLabel('Operation').focus();
+    await tabTo(page, 'Change operation and authentication');
+    await page.keyboard.press('Enter');
+    await capf.locator('tr[data-device="SEP00AABBCCDDEE"][data-operation="fetch"]').waitFor();
+    const cli = JSON.parse((await runCliCaptured(['capf', 'device', 'list', '--db', db, '--json'])).stdout) as { devices: Array<{ device: string; operation: string; auth: string; key: string }> };
+    assert.deepEqual(cli.devices.map((d) => [d.device, d.operation, d.auth, d.key]), [
+      ['SEP001122334455', 'install', 'mic', 'rsa:2048'],
+      ['SEP00AABBCCDDEE', 'fetch', 'mic', 'rsa:2048'],
+    ]);
+    const bad = await capf.getByLabel('Devices (SEP<MAC>, one per line)').fill('not-a-phone');
+    void bad;
+    await capf.getByRole('button', { name: 'Add devices' }).click();
+    await capf.locator('.error-line').waitFor();
+    assert.match(await capf.locator('.error-line').innerText(), /not-a-phone/);
+    // A metrics address with nothing listening: "no answer", never "healthy".
+    await capf.getByLabel('Metrics address (--metrics HOST:PORT)').fill('127.0.0.1:9');
+    await capf.getByRole('button', { name: 'Check status' }).click();
+    const status = capf.getByTestId('capf-server-status');
+    await status.waitFor();
+    assert.equal(await status.getAttribute('data-healthy'), 'false');
+    assert.match(await status.innerText(), /No answer from http:\/\/127\.0\.0\.1:9/);
+    await capf.getByRole('button', { name: 'Remove SEP001122334455' }).click();
+    await capf.locator('tr[data-device="SEP001122334455"]').waitFor({ state: 'detached' });
+    await shot('capf');
   });
 
   it('every screen is in the top bar with its heading; axe-core finds nothing serious on the new ones; status messages never cover a control', async () => {
