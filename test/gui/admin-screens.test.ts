@@ -127,7 +127,7 @@ describe('gui: ITL builder, Sign, Fetch, Preflight, Batch options, TVS and CAPF 
     await itl.getByRole('button', { name: 'Check ITLs again' }).click();
     await card.locator('[data-testid="itl-verdict"] tr[data-verdict="rejected"]').waitFor();
     assert.equal(await itl.getByRole('button', { name: 'Save ITLs' }).isDisabled(), true, 'a rejected ITL is not saved');
-    await shot('itl-rejected');
+    await screenshot(page, 'itl-rejected');
 
     // Sign it with the ITLRecovery key the phones hold instead (the itlSigner is editable here).
     await card.getByLabel("Sign cucm-pub's ITL with another key than the cluster's itlSigner").check();

@@ -214,7 +214,8 @@ export async function serviceStatus(request: RequestOf<'serviceStatus'>): Promis
     const prefix = `openctl_${request.service}_`;
     const samples = (metrics?.body ?? '')
       .split('\n')
-      .filter((line) => line.startsWith(prefix) && !line.includes('_bucket{'))
+      // The service's own samples: not the process and Node.js defaults, not histogram buckets.
+      .filter((line) => line.startsWith(prefix) && !/^openctl_\w+?_(process|nodejs)_/.test(line) && !line.includes('_bucket{'))
       .map((line) => {
         const at = line.lastIndexOf(' ');
         return { name: line.slice(0, at), value: Number(line.slice(at + 1)) };
