@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { OpenctlError } from '../util/errors';
 import { writeFileAtomic } from '../util/atomic-write';
+import { makeFolder } from '../util/make-folder';
 import { digest } from '../crypto/hash';
 import { fetchFile, phoneFileNames, type FetchSettings, type Transport } from './fetch';
 
@@ -46,7 +47,7 @@ export async function fetchPhoneFiles(options: FetchPhoneFilesOptions): Promise<
       if (await exists(path.join(outDir, name))) throw new OpenctlError(`${path.join(outDir, name)}: already exists (use --force to replace it)`);
     }
   }
-  await fs.mkdir(outDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+  await makeFolder(outDir).catch((err: NodeJS.ErrnoException) => {
     throw new OpenctlError(`${outDir}: cannot create the folder: ${err.code ?? err.message}`);
   });
   const files: FetchedFile[] = [];

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Role } from '../../src/formats/model';
@@ -224,6 +225,28 @@ describe('gui: the admin screens agree with the CLI --json (service, through the
     const preview = await call<{ records: unknown[] }>('previewCtl', { draft: { records: merged.records, current } });
     assert.equal(merged.total, preview.records.length);
     assert.equal(merged.total, 4);
+  });
+
+  it('bad input gets one line and code 2, never a hang: a FIFO, a folder that cannot be made, a file that is not a store', async () => {
+    const fifo = path.join(dir, 'fifo');
+    spawnSync('mkfifo', [fifo]);
+    assert.ok(fs.statSync(fifo).isFIFO());
+    const notStore = path.join(dir, 'not-a-store.db');
+    fs.writeFileSync(notStore, 'plain text');
+    const cases: Array<[string, unknown, RegExp]> = [
+      ['signFiles', { files: [{ path: fifo }], signer: { pem: k.ccm }, outDir: dir }, /fifo: not a regular file$/],
+      ['itlCheck', { cluster: fifo }, /fifo: not a regular file$/],
+      ['preflight', { deploy: [f.itl12], phoneHas: [fifo] }, /fifo: not a regular file$/],
+      ['fetch', { host: '127.0.0.1', outDir: '/proc/openctl-no-such', tftpPort: 9, timeoutMs: 100, via: ['tftp'] }, /^\/proc\/openctl-no-such: cannot create the folder: ENOENT$/],
+      ['tvsList', { db: notStore }, /not-a-store\.db: not a SQLite database$/],
+      ['capfAdd', { db: path.join(dir, 'capf.db'), devices: ['SEP0011'], operation: 'install', auth: 'mic' }, /SEP followed by its 12-hex-digit MAC/],
+      ['serviceStatus', { service: 'tvs', url: 'ftp://127.0.0.1:21' }, /not a metrics address/],
+    ];
+    for (const [name, request, message] of cases) {
+      const error = await refused(name, request);
+      assert.match(error.message, message, name);
+      assert.equal(error.code, 2, `${name}: ${error.message}`);
+    }
   });
 
   it('Batch: include/exclude and --trust as the CLI; after a cancel, the counts are the journal\'s ("N of M signed, resumable")', async () => {

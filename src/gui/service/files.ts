@@ -23,6 +23,8 @@ export async function readSource(source: FileSource): Promise<SourceBytes> {
   try {
     const stat = await fs.stat(file);
     if (stat.isDirectory()) throw new OpenctlError(`${file}: is a folder, not a file`);
+    // A FIFO or a device would block the read (or never end): only regular files are read.
+    if (!stat.isFile()) throw new OpenctlError(`${file}: not a regular file`);
     if (stat.size > MAX_FILE_BYTES) throw new OpenctlError(`${file}: too large (${stat.size} bytes)`);
     return { name: file, bytes: await fs.readFile(file) };
   } catch (err) {
@@ -31,4 +33,14 @@ export async function readSource(source: FileSource): Promise<SourceBytes> {
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? String(err));
     throw new OpenctlError(`${file}: cannot read: ${reason}`);
   }
+}
+
+/**
+ * A path the service is about to hand to a reader that would block on a FIFO or a device: a regular file or a
+ * folder is fine, and a missing path is left for the reader to name.
+ */
+export async function requireRegularFile(file: string, folderToo = false): Promise<void> {
+  const stat = await fs.stat(path.resolve(file)).catch(() => undefined);
+  if (!stat || stat.isFile() || (folderToo && stat.isDirectory())) return;
+  throw new OpenctlError(`${path.resolve(file)}: ${stat.isDirectory() ? 'is a folder, not a file' : 'not a regular file'}`);
 }

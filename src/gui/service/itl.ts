@@ -17,6 +17,8 @@ import { readCertFile, readPhoneTrust, toPhoneFile } from '../../fetch/inputs';
 import { preflight, NO_TVS } from '../../trust';
 import { isPkcs11Uri } from '../../pkcs11/uri';
 import { writeFileAtomic } from '../../util/atomic-write';
+import { makeFolder } from '../../util/make-folder';
+import { requireRegularFile } from './files';
 import { OpenctlError } from '../../util/errors';
 import type { PlanKey, RequestOf } from '../contract';
 import type { ItlCheckView, ItlServerView } from '../types';
@@ -45,6 +47,7 @@ export class ItlService {
 
   async check(request: RequestOf<'itlCheck'>): Promise<ItlCheckView> {
     this.last = undefined;
+    await requireRegularFile(request.cluster);
     const cluster = await loadClusterFile(path.resolve(request.cluster));
     const servers = cluster.servers.filter(isTftpServer);
     if (servers.length === 0) throw new OpenctlError(`${cluster.file}: no TFTP server (a server with a "tftp" or "ccm-tftp" certificate)`);
@@ -101,6 +104,7 @@ export class ItlService {
       const self = verifyTrustListSelf(list);
       view.selfCheck = { valid: self.valid, reason: self.reason };
       // The same verdict `openctl preflight --phone-has HELD --deploy ITLFile.tlv --json` gives.
+      if (heldItl) await requireRegularFile(heldItl);
       const phone = await readPhoneTrust(heldItl ? [heldItl] : [], true);
       view.verdict = preflight(phone, [toPhoneFile('ITLFile.tlv', bytes)], NO_TVS).verdicts[0];
       return { view, bytes };
@@ -144,7 +148,9 @@ export class ItlService {
       }
     }
     for (const t of targets) {
-      await fs.mkdir(path.dirname(t.file), { recursive: true });
+      await makeFolder(path.dirname(t.file)).catch((err: NodeJS.ErrnoException) => {
+        throw new OpenctlError(`${path.dirname(t.file)}: cannot create the folder: ${err.code ?? err.message}`);
+      });
       await writeFileAtomic(t.file, t.bytes, { overwrite: request.overwrite ?? false });
     }
     checked.view.written = targets.map((t) => t.file);

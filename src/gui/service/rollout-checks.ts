@@ -6,10 +6,16 @@ import { preflightReport } from '../../fetch/preflight-report';
 import { fetchFailed, fetchPhoneFiles } from '../../fetch/fetch-phone-files';
 import type { RequestOf } from '../contract';
 import type { FetchView, PreflightView } from '../types';
+import { isFetchUrl } from '../../fetch';
+import { requireRegularFile } from './files';
 
 const DEFAULT_TIMEOUT_MS = 2000;
 
 export async function runPreflight(request: RequestOf<'preflight'>): Promise<PreflightView> {
+  // A request names paths on this machine: a FIFO or a device among them would block its reader for good.
+  const local = (spec: string) => !isFetchUrl(spec);
+  for (const spec of [...request.deploy, ...(request.phoneHas ?? [])].filter(local)) await requireRegularFile(spec, true);
+  for (const spec of [...(request.tvsKnows ?? []), ...(request.tvsCert ?? [])].map((t) => t.replace(/^[a-z-]+:(?!\/\/)/i, ''))) await requireRegularFile(spec);
   const report = await preflightReport(request, { timeoutMs: request.timeoutMs ?? DEFAULT_TIMEOUT_MS });
   return report.json as unknown as PreflightView;
 }

@@ -196,7 +196,8 @@ function get(url: URL): Promise<{ status: number; body: string }> {
 export async function serviceStatus(request: RequestOf<'serviceStatus'>): Promise<ServiceStatusView> {
   let base: URL;
   try {
-    base = new URL(/^https?:\/\//.test(request.url) ? request.url : `http://${request.url}`);
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(request.url) && !/^http:\/\//i.test(request.url)) throw new Error('scheme');
+    base = new URL(/^http:\/\//i.test(request.url) ? request.url : `http://${request.url}`);
   } catch {
     throw new OpenctlError(`${request.url}: not a metrics address (HOST:PORT, as given to --metrics)`);
   }
