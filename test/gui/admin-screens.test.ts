@@ -181,6 +181,9 @@ describe('gui: ITL builder, Sign, Fetch, Preflight, Batch options, TVS and CAPF 
     await page.keyboard.press('Enter');
     const dialog = page.locator('dialog[open]');
     await dialog.waitFor();
+    // The dialog moves the focus to its PIN field itself (autofocus); on a loaded machine that takes a moment.
+    for (let i = 0; i < 100 && (await focusedName(page)) !== 'PIN'; i += 1) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await focusedName(page), 'PIN');
     await page.keyboard.type(PIN);
     await page.keyboard.press('Enter');
     await dialog.waitFor({ state: 'detached' }).catch(() => dialog.waitFor({ state: 'hidden' }));
