@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { GuiClient } from '../../src/gui/client';
 import type { AppInfo, TokenView, TokensSnapshot } from '../../src/gui/types';
-import { AppContext, SCREENS, type AppContextValue, type CtlDraftState, type ScreenId } from './context';
+import { AppContext, SCREENS, type AppContextValue, type CtlDraftState, type Handoff, type ScreenId } from './context';
 import { LoginDialog } from './components/login-dialog';
 import { TokensScreen } from './screens/tokens';
 import { ClusterScreen } from './screens/cluster';
@@ -9,7 +9,22 @@ import { CtlScreen } from './screens/ctl-builder';
 import { InspectScreen } from './screens/inspect';
 import { BatchScreen } from './screens/batch';
 import { PlanScreen } from './screens/plan';
-import { errorMessage } from './util';
+import { ItlScreen } from './screens/itl-builder';
+import { SignScreen } from './screens/sign';
+import { PreflightScreen } from './screens/preflight';
+import { FetchScreen } from './screens/fetch';
+import { TvsScreen, CapfScreen } from './screens/services';
+import { errorMessage, folderOf, joinPath } from './util';
+
+const LAST_DIR_KEY = 'openctl.lastOutputDir';
+
+function storedDir(): string | undefined {
+  try {
+    return localStorage.getItem(LAST_DIR_KEY) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 const EMPTY_TOKENS: TokensSnapshot = { tokens: [], emptySlots: 0, modules: [], revision: -1 };
 
@@ -20,7 +35,7 @@ interface Toast {
 }
 
 /**
- * The shell: navigation between the six screens (Tokens first), the shared state (tokens, CTL draft), the log-in
+ * The shell: navigation between the screens (Tokens first), the shared state (tokens, CTL draft), the log-in
  * dialog and the status line. Every screen stays mounted (hidden when not shown) so its work survives navigation.
  */
 export function App({ api }: { api: GuiClient }) {
@@ -30,6 +45,8 @@ export function App({ api }: { api: GuiClient }) {
   const [draft, setDraftState] = useState<CtlDraftState>({ records: [] });
   const [loginToken, setLoginToken] = useState<TokenView>();
   const [toasts, setToasts] = useState<Toast[]>([]);
+  const [lastDir, setLastDir] = useState<string | undefined>(storedDir);
+  const [handoff, setHandoff] = useState<Handoff>({ seq: 0 });
   const mainRef = useRef<HTMLElement>(null);
   const toastId = useRef(0);
 
@@ -79,6 +96,22 @@ export function App({ api }: { api: GuiClient }) {
     requestAnimationFrame(() => mainRef.current?.querySelector<HTMLElement>(`#screen-${next} h2`)?.focus());
   }, []);
 
+  const rememberDir = useCallback((where: string, isFolder = false) => {
+    const dir = isFolder ? where : folderOf(where);
+    if (!dir) return;
+    setLastDir(dir);
+    try {
+      localStorage.setItem(LAST_DIR_KEY, dir);
+    } catch {
+      /* private mode: remembered for this session only */
+    }
+  }, []);
+  const outputDir = lastDir ?? info?.defaultDir ?? '';
+  const openIn = useCallback((target: 'inspect' | 'preflight', files: string[]) => {
+    setHandoff((h) => ({ seq: h.seq + 1, ...(target === 'inspect' ? { inspect: files[0] } : { preflightPhoneHas: files }) }));
+    go(target);
+  }, []);
+
   const context: AppContextValue = useMemo(
     () => ({
       api,
@@ -91,8 +124,13 @@ export function App({ api }: { api: GuiClient }) {
       draft,
       setDraft: (update) => setDraftState((d) => update(d)),
       login: (token) => setLoginToken(token),
+      outputDir,
+      rememberDir,
+      suggest: (name: string) => (outputDir ? joinPath(outputDir, name, info?.platform) : ''),
+      handoff,
+      openIn,
     }),
-    [api, info, tokens, draft],
+    [api, info, tokens, draft, outputDir, handoff],
   );
 
   return (
@@ -124,6 +162,7 @@ export function App({ api }: { api: GuiClient }) {
           </nav>
           <p class="mode muted">{info ? (info.mode === 'web' ? 'web mode · 127.0.0.1' : 'desktop') : ''}</p>
         </header>
+        <div class="scroll">
         <main id="main" ref={mainRef} tabIndex={-1}>
           <div id="screen-tokens" hidden={screen !== 'tokens'}>
             <TokensScreen />
@@ -137,13 +176,32 @@ export function App({ api }: { api: GuiClient }) {
           <div id="screen-inspect" hidden={screen !== 'inspect'}>
             <InspectScreen />
           </div>
+          <div id="screen-itl" hidden={screen !== 'itl'}>
+            <ItlScreen />
+          </div>
+          <div id="screen-sign" hidden={screen !== 'sign'}>
+            <SignScreen />
+          </div>
+          <div id="screen-fetch" hidden={screen !== 'fetch'}>
+            <FetchScreen />
+          </div>
+          <div id="screen-preflight" hidden={screen !== 'preflight'}>
+            <PreflightScreen />
+          </div>
           <div id="screen-batch" hidden={screen !== 'batch'}>
             <BatchScreen />
           </div>
           <div id="screen-plan" hidden={screen !== 'plan'}>
             <PlanScreen />
           </div>
+          <div id="screen-tvs" hidden={screen !== 'tvs'}>
+            <TvsScreen />
+          </div>
+          <div id="screen-capf" hidden={screen !== 'capf'}>
+            <CapfScreen />
+          </div>
         </main>
+        </div>
         <div class="toasts" role="status" aria-live="polite">
           {toasts.map((t) => (
             <p key={t.id} class={`toast toast-${t.level}`}>

@@ -64,3 +64,18 @@ export function uid(prefix: string): string {
   counter += 1;
   return `${prefix}-${counter}`;
 }
+
+/** The folder part of a path typed on the service's machine (either separator). */
+export function folderOf(file: string): string {
+  const i = Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\'));
+  return i > 0 ? file.slice(0, i) : '';
+}
+
+export function joinPath(dir: string, name: string, platform?: string): string {
+  return `${dir.replace(/[\\/]$/, '')}${platform === 'win32' ? '\\' : '/'}${name}`;
+}
+
+/** Lines of a text area, trimmed, empty ones dropped. */
+export function lines(text: string): string[] {
+  return text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+}

@@ -105,3 +105,14 @@ function stripSign(serial: Buffer): Buffer {
   while (i < serial.length - 1 && serial[i] === 0) i += 1;
   return serial.subarray(i);
 }
+
+/** A file against certificates given by hand (`openctl verify --cert`): valid when one of them made the signature. */
+export function verifyWithCertificates(parsed: ParsedFile, certificates: readonly Buffer[]): Verdict {
+  const certificate = certificates.find((c) => verifySignature(parsed, c));
+  return {
+    valid: certificate !== undefined,
+    via: 'certificate',
+    reason: certificate ? 'signature verified with the given certificate' : 'signature does not match the given certificate',
+    certificate,
+  };
+}

@@ -23,6 +23,15 @@ import type {
   LoginResult,
   PlanView,
   SignResult,
+  ItlCheckView,
+  SignFilesView,
+  PreflightView,
+  FetchView,
+  CtlMergeView,
+  TvsListView,
+  TvsChangeView,
+  CapfDeviceView,
+  ServiceStatusView,
   TokensSnapshot,
 } from './types';
 
@@ -170,6 +179,8 @@ export const planRequest = s.union(
   }),
 );
 export type PlanKey = Infer<typeof planKey>;
+
+const pathList = (max: number) => s.array(planPath, { max });
 export type GuiPlanRequest = Infer<typeof planRequest>;
 
 export const methods = {
@@ -213,7 +224,10 @@ export const methods = {
   inspect: method(
     s.object({ file: fileSource, trust: s.optional(fileSource), kind: s.optional(s.literal('ctl', 'itl')) }),
   ).returns<FileReport>(),
-  diff: method(s.object({ old: fileSource, new: fileSource })).returns<DiffView>(),
+  /** `openctl diff`; the labels name the two files in the panel ("current", "new"). */
+  diff: method(
+    s.object({ old: fileSource, new: fileSource, oldLabel: s.optional(s.string({ max: 40 })), newLabel: s.optional(s.string({ max: 40 })) }),
+  ).returns<DiffView>(),
 
   batchStart: method(
     s.object({
@@ -224,10 +238,112 @@ export const methods = {
       resume: s.optional(s.boolean()),
       /** Sign into an output folder that already holds files (the CLI's --force). */
       overwrite: s.optional(s.boolean()),
+      /** The CLI's --include / --exclude globs, --encrypt-with folder, --trust lists and --incremental. */
+      include: s.optional(s.array(s.string({ min: 1, max: 512 }), { max: 50 })),
+      exclude: s.optional(s.array(s.string({ min: 1, max: 512 }), { max: 50 })),
+      encryptWith: s.optional(planPath),
+      trust: s.optional(pathList(10)),
+      incremental: s.optional(s.boolean()),
     }),
   ).returns<BatchState>(),
   batchCancel: method(none).returns<BatchState>(),
   batchState: method(none).returns<BatchState>(),
+
+  /** Merge a cluster's CTL records into the CTL in progress: the merged draft and what the merge did, counted. */
+  mergeClusterIntoCtl: method(s.object({ cluster: clusterDraft, draft: ctlDraft })).returns<CtlMergeView>(),
+
+  /** Build every TFTP server's ITL of a cluster file in memory, verify and preflight each (nothing written). */
+  itlCheck: method(
+    s.object({
+      cluster: planPath,
+      rollback: s.optional(s.boolean()),
+      /** Per server: another key than the cluster's itlSigner, and the ITL its phones hold now. */
+      servers: s.optional(s.array(s.object({ server: s.string({ min: 1, max: 255 }), signer: s.optional(planKey), heldItl: s.optional(planPath) }), { max: 500 })),
+    }),
+  ).returns<ItlCheckView>(),
+  /** Write the ITLs checked last (exactly those bytes) to OUT/<server>/ITLFile.tlv. */
+  itlSave: method(s.object({ checkId: s.string({ min: 1, max: 64 }), output: planPath, overwrite: s.optional(s.boolean()) })).returns<ItlCheckView>(),
+
+  /** `openctl sign` / `openctl encrypt` for a few files, each output verified. */
+  signFiles: method(
+    s.object({
+      files: s.array(fileSource, { min: 1, max: 20 }),
+      signer: planKey,
+      digest: s.optional(hash),
+      outDir: planPath,
+      overwrite: s.optional(s.boolean()),
+      /** Encrypt to this phone certificate (FILE.enc.sgn + stub FILE.sgn). */
+      deviceCert: s.optional(fileSource),
+      /** Verify the outputs against the TFTP records of this CTL or ITL (as phones holding it would). */
+      trust: s.optional(fileSource),
+    }),
+  ).returns<SignFilesView>(),
+
+  /** `openctl preflight --json`. */
+  preflight: method(
+    s.object({
+      deploy: pathList(100),
+      phoneHas: s.optional(pathList(2)),
+      tvsKnows: s.optional(pathList(100)),
+      tvsCert: s.optional(pathList(10)),
+      sbd: s.optional(s.boolean()),
+      fleet: s.optional(planPath),
+      timeoutMs: s.optional(s.integer({ min: 1, max: 600_000 })),
+    }),
+  ).returns<PreflightView>(),
+
+  /** `openctl fetch HOST --json`. */
+  fetch: method(
+    s.object({
+      host: s.string({ min: 1, max: 255 }),
+      macs: s.optional(s.array(s.string({ min: 1, max: 32 }), { max: 20 })),
+      outDir: planPath,
+      overwrite: s.optional(s.boolean()),
+      tftpPort: s.optional(s.integer({ min: 1, max: 65535 })),
+      httpPort: s.optional(s.integer({ min: 1, max: 65535 })),
+      via: s.optional(s.array(s.literal('tftp', 'http'), { min: 1, max: 2 })),
+      timeoutMs: s.optional(s.integer({ min: 1, max: 600_000 })),
+    }),
+  ).returns<FetchView>(),
+
+  /** The TVS store (a SQLite file or a postgres:// URL), as `openctl tvs list|add|remove --db`. */
+  tvsList: method(s.object({ db: planPath })).returns<TvsListView>(),
+  tvsAdd: method(
+    s.object({
+      db: planPath,
+      files: s.optional(s.array(fileSource, { max: 50 })),
+      /** Certificates already shown to the person (a TLS fetch, confirmed by its fingerprint), DER base64. */
+      certificates: s.optional(s.array(base64Der, { max: 10 })),
+      roles: s.optional(s.array(s.integer({ min: 0, max: 255 }), { max: 10 })),
+      fromLists: s.optional(s.array(fileSource, { max: 10 })),
+      ttl: s.optional(s.integer({ min: 1, max: 30 * 24 * 3600 })),
+    }),
+  ).returns<TvsChangeView>(),
+  tvsRemove: method(s.object({ db: planPath, sha256: s.array(s.string({ min: 64, max: 64, pattern: /^[0-9a-f]{64}$/ }), { min: 1, max: 1000 }) })).returns<TvsChangeView>(),
+
+  /** CAPF devices, as `openctl capf device list|add|set|remove --db`. */
+  capfList: method(s.object({ db: planPath })).returns<CapfDeviceView[]>(),
+  capfAdd: method(
+    s.object({
+      db: planPath,
+      devices: s.array(s.string({ min: 1, max: 64 }), { min: 1, max: 1000 }),
+      operation: s.literal('install', 'fetch', 'delete', 'none'),
+      auth: s.literal('none', 'mic'),
+      key: s.optional(s.string({ max: 16 })),
+    }),
+  ).returns<CapfDeviceView[]>(),
+  capfSet: method(
+    s.object({
+      db: planPath,
+      devices: s.array(s.string({ min: 1, max: 64 }), { min: 1, max: 1000 }),
+      operation: s.optional(s.literal('install', 'fetch', 'delete', 'none')),
+      auth: s.optional(s.literal('none', 'mic')),
+      unlock: s.optional(s.boolean()),
+    }),
+  ).returns<CapfDeviceView[]>(),
+  capfRemove: method(s.object({ db: planPath, devices: s.array(s.string({ min: 1, max: 64 }), { min: 1, max: 1000 }) })).returns<CapfDeviceView[]>(),
+  /** A running TVS or CAPF server's /health and /metrics (its --metrics HOST:PORT). */
+  serviceStatus: method(s.object({ service: s.literal('tvs', 'capf'), url: s.string({ min: 1, max: 300 }) })).returns<ServiceStatusView>(),
 
   /** Build and preflight every step of a procedure (nothing written); the service keeps the checked plan for planWrite. */
   planCheck: method(s.object({ request: planRequest })).returns<PlanView>(),

@@ -32,3 +32,15 @@ export function userDataDir(env: NodeJS.ProcessEnv = process.env, platform: Node
 export function rendererBuilt(dir: string = RENDERER_DIR): boolean {
   return fs.existsSync(path.join(dir, 'index.html')) && fs.existsSync(path.join(dir, 'app.js'));
 }
+
+/**
+ * Where outputs are suggested before the person has chosen a folder: their Documents folder when it exists
+ * (XDG_DOCUMENTS_DIR on Linux), else their home folder; never the folder the app was started from.
+ */
+export function documentsFolder(home: string, platform: NodeJS.Platform, env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = platform === 'linux' ? env.XDG_DOCUMENTS_DIR?.replace(/^\$HOME/, home) : undefined;
+  for (const candidate of [xdg, path.join(home, 'Documents')]) {
+    if (candidate && fs.existsSync(candidate) && fs.statSync(candidate).isDirectory()) return candidate;
+  }
+  return home;
+}

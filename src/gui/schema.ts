@@ -92,12 +92,13 @@ function optional<T>(inner: Schema<T>): OptionalSchema<T> {
   };
 }
 
-function array<T>(item: Schema<T>, options: { max?: number } = {}): Schema<T[]> {
-  const { max = 10_000 } = options;
+function array<T>(item: Schema<T>, options: { min?: number; max?: number } = {}): Schema<T[]> {
+  const { min = 0, max = 10_000 } = options;
   return {
     parse(value, path = '') {
       if (!Array.isArray(value)) throw new ValidationError(path, `expected an array, got ${describe(value)}`);
       if (value.length > max) throw new ValidationError(path, `more than ${max} items`);
+      if (value.length < min) throw new ValidationError(path, min === 1 ? 'must not be empty' : `fewer than ${min} items`);
       return value.map((v, i) => item.parse(v, `${path}[${i}]`));
     },
   };

@@ -12,10 +12,16 @@ import { fetchTlsCertificates, readCertificateViews } from './service/certs';
 import { inspectFile } from './service/inspect';
 import { diffFiles } from './service/diff';
 import { checkCluster, clusterCtlRecords, loadCluster, saveCluster } from './service/cluster';
-import { openCurrentCtl, previewCtl, signCtl } from './service/ctl';
+import { mergeIntoCtl, openCurrentCtl, previewCtl, signCtl } from './service/ctl';
 import { TokenService } from './service/tokens';
 import { BatchService } from './service/batch';
 import { PlanService } from './service/plan';
+import { ItlService } from './service/itl';
+import { signFiles } from './service/sign-files';
+import { runFetch, runPreflight } from './service/rollout-checks';
+import { parsePkcs11Uri } from '../pkcs11/uri';
+import { documentsFolder } from './paths';
+import { capfAdd, capfList, capfRemove, capfSet, serviceStatus, tvsAdd, tvsList, tvsRemove } from './service/services';
 
 export interface DialogHost {
   choose(request: RequestOf<'chooseFile'>): Promise<FileChoice>;
@@ -35,11 +41,13 @@ export class GuiService implements GuiApi {
   private readonly tokens: TokenService;
   private readonly batch: BatchService;
   private readonly plans: PlanService;
+  private readonly itls: ItlService;
 
   constructor(private readonly options: GuiServiceOptions) {
     this.tokens = new TokenService({ events: this.events, dataDir: options.dataDir, env: options.env ?? process.env });
     this.batch = new BatchService({ events: this.events, tokens: this.tokens });
     this.plans = new PlanService(this.tokens);
+    this.itls = new ItlService(this.tokens, (uri) => this.tokenForUri(uri));
   }
 
   /** Start watching tokens (insert/removal events). */
@@ -57,7 +65,8 @@ export class GuiService implements GuiApi {
       mode: this.options.mode,
       version: this.options.version,
       dialogs: Boolean(this.options.dialogs),
-      defaultDir: process.cwd() === '/' ? os.homedir() : process.cwd(),
+      // The user's documents (or home) folder, never the app's own folder; the renderer then offers the last used.
+      defaultDir: documentsFolder(os.homedir(), process.platform),
       platform: process.platform,
       demo: await this.tokens.demoState(),
     };
@@ -128,7 +137,7 @@ export class GuiService implements GuiApi {
   }
 
   diff(request: RequestOf<'diff'>) {
-    return diffFiles(request.old, request.new);
+    return diffFiles(request.old, request.new, { old: request.oldLabel, new: request.newLabel });
   }
 
   batchStart(request: RequestOf<'batchStart'>) {
@@ -141,6 +150,70 @@ export class GuiService implements GuiApi {
 
   async batchState() {
     return this.batch.state();
+  }
+
+  async mergeClusterIntoCtl(request: RequestOf<'mergeClusterIntoCtl'>) {
+    const records = await clusterCtlRecords(request.cluster, this.fromToken);
+    return mergeIntoCtl(request.draft, records, this.tokens);
+  }
+
+  /** The id of the present token a pkcs11: URI names (label, and serial when given). */
+  private async tokenForUri(text: string): Promise<string | undefined> {
+    const uri = parsePkcs11Uri(text);
+    const { tokens } = await this.tokens.refresh();
+    return tokens.find((t) => (uri.token === undefined || t.label === uri.token) && (uri.serial === undefined || t.serial === uri.serial) && t.sast)?.id;
+  }
+
+  itlCheck(request: RequestOf<'itlCheck'>) {
+    return this.itls.check(request);
+  }
+
+  itlSave(request: RequestOf<'itlSave'>) {
+    return this.itls.save(request);
+  }
+
+  signFiles(request: RequestOf<'signFiles'>) {
+    return signFiles(request, this.tokens);
+  }
+
+  preflight(request: RequestOf<'preflight'>) {
+    return runPreflight(request);
+  }
+
+  fetch(request: RequestOf<'fetch'>) {
+    return runFetch(request);
+  }
+
+  tvsList(request: RequestOf<'tvsList'>) {
+    return tvsList(request);
+  }
+
+  tvsAdd(request: RequestOf<'tvsAdd'>) {
+    return tvsAdd(request);
+  }
+
+  tvsRemove(request: RequestOf<'tvsRemove'>) {
+    return tvsRemove(request);
+  }
+
+  capfList(request: RequestOf<'capfList'>) {
+    return capfList(request);
+  }
+
+  capfAdd(request: RequestOf<'capfAdd'>) {
+    return capfAdd(request);
+  }
+
+  capfSet(request: RequestOf<'capfSet'>) {
+    return capfSet(request);
+  }
+
+  capfRemove(request: RequestOf<'capfRemove'>) {
+    return capfRemove(request);
+  }
+
+  serviceStatus(request: RequestOf<'serviceStatus'>) {
+    return serviceStatus(request);
   }
 
   planCheck(request: RequestOf<'planCheck'>) {

@@ -21,6 +21,9 @@ export interface PlanView extends PlanJson {
   written?: string;
 }
 
+import type { TrustListDiff } from '../trust/diff-types';
+export type { TrustListDiff };
+
 export type GuiMode = 'electron' | 'web';
 
 export interface DemoState {
@@ -199,6 +202,11 @@ export interface ClusterView {
 }
 
 export interface DiffView {
+  /** Full labels of the two files, e.g. "current ITL (ITLFile.tlv)" and "new ITL (ITLFile-new.tlv)". */
+  oldLabel: string;
+  newLabel: string;
+  /** The diff as `openctl diff --json` prints it (added, removed, changed, signer, digest, the verdict). */
+  structured: TrustListDiff;
   /** One line per change, as `openctl diff` prints it. */
   lines: string[];
   /** Phones holding the old file accept the new one (when that could be decided). */
@@ -228,6 +236,10 @@ export interface BatchState {
   message?: string;
   /** A journal from an interrupted run is present in the output folder: resume is possible. */
   resumable?: boolean;
+  /** The job's own counts once it stopped (the pipeline's summary): signed now, unchanged, failed, done before a resume. */
+  summary?: { signed: number; kept: number; failed: number; alreadyDone: number; total?: number };
+  /** The options it ran with, as the CLI names them. */
+  options?: string[];
 }
 
 export interface FileChoice {
@@ -239,4 +251,137 @@ export interface FileChoice {
 export interface GuiEvents {
   tokens: TokensSnapshot;
   batch: BatchState;
+}
+
+/** The trust model's verdict on one file, exactly as `openctl preflight --json` prints it (src/trust/verdict.ts). */
+export type { FileVerdict, HoldingSummary } from '../trust/verdict';
+import type { FileVerdict, HoldingSummary } from '../trust/verdict';
+
+/** One TFTP server's ITL, built in memory by the ITL builder and checked before anything is written. */
+export interface ItlServerView {
+  server: string;
+  /** The ITL signer: the cluster's itlSigner, or the key chosen on the screen. */
+  signer: { source: string; description: string; subject?: string };
+  /** What the built ITL holds, in order (empty when it could not be built). */
+  records: RecordView[];
+  bytes?: number;
+  sha1?: string;
+  /** The built ITL against its own signer record (as `openctl verify --json`). */
+  selfCheck?: { valid: boolean; reason: string };
+  /** Would phones holding `heldBy` accept it: the verdict `openctl preflight --json` gives for it. */
+  verdict?: FileVerdict;
+  /** The ITL the phones of this server hold now ("nothing" when none was given). */
+  heldBy: string;
+  /** Why this server's ITL could not be built (nothing is saved while one server has a problem). */
+  problem?: string;
+}
+
+export interface ItlCheckView {
+  checkId: string;
+  rollback: boolean;
+  cluster: string;
+  servers: ItlServerView[];
+  /** Every server's ITL built, verifies, and phones accept it. */
+  ok: boolean;
+  /** Once saved: the files written. */
+  written?: string[];
+}
+
+/** One file of the Sign screen, after signing (or encrypting). */
+export interface SignedFileView {
+  source: string;
+  /** FILE.sgn, or FILE.enc.sgn and its stub FILE.sgn. */
+  outputs: Array<{ path: string; sha1: string; verdict: { valid: boolean; reason: string; via: string | null } }>;
+}
+
+export interface SignFilesView {
+  signer: string;
+  digest: string;
+  /** The CTL or ITL the verdicts were decided against (else: the signer's own certificate). */
+  checkedAgainst: string;
+  files: SignedFileView[];
+}
+
+/** The Preflight screen's report: `openctl preflight --json`, unchanged. */
+export interface PreflightView {
+  ok: boolean;
+  /** One phone (or identical group): what it holds before, each file's verdict, what it holds after. */
+  before?: HoldingSummary;
+  tvs?: { knows: number; serviceCertificates: number };
+  files?: FileVerdict[];
+  after?: HoldingSummary;
+  /** A fleet folder: per group. */
+  groups?: Array<{ name: string; phones?: number; ok: boolean; before: HoldingSummary; files: FileVerdict[]; after: HoldingSummary }>;
+  groupsRejecting?: number;
+  phonesRejecting?: number;
+}
+
+/** The Fetch screen's result: `openctl fetch --json`, unchanged. */
+export interface FetchView {
+  host: string;
+  out: string;
+  files: Array<{ name: string; via?: 'tftp' | 'http'; bytes?: number; sha1?: string; file?: string; notFound: boolean; attempts: Array<{ via: 'tftp' | 'http'; error: string }> }>;
+  /** A transfer broke, or nothing could be downloaded (the CLI's exit code 1). */
+  failed: boolean;
+}
+
+/** What merging a cluster into the CTL in progress did, counted as the records table counts. */
+export interface CtlMergeView {
+  records: import('./contract').DraftRecord[];
+  added: number;
+  /** Records the CTL already had (same function, same certificate): written once. */
+  alreadyThere: number;
+  /** Records the CTL will have after the merge (the records table's count, before the signer's own SAST is added). */
+  total: number;
+}
+
+/** The TVS screen: what the store vouches for (`openctl tvs list --json`, with each certificate's expiry). */
+export interface TvsListView {
+  certificates: Array<{
+    sha256: string;
+    subject: string;
+    issuer: string;
+    serial: string;
+    roles: string[];
+    roleNumbers: number[];
+    ttl: number;
+    addedAt: string;
+    updatedAt: string;
+    certificate?: CertView;
+  }>;
+}
+
+export interface TvsChangeView {
+  added: number;
+  updated: number;
+  removed: number;
+  /** Records left out, or hashes not in the store, one line each. */
+  skipped: string[];
+}
+
+/** A CAPF device as `openctl capf device list --json` prints it. */
+export interface CapfDeviceView {
+  device: string;
+  operation: 'install' | 'fetch' | 'delete' | 'none';
+  auth: 'none' | 'password' | 'mic';
+  key: string;
+  passwordSet: boolean;
+  failures: number;
+  lscSerial: string | null;
+  lscNotAfter: string | null;
+  lastContact: string | null;
+  lastResult: string | null;
+}
+
+/** A running TVS or CAPF server, from its --metrics endpoint. */
+export interface ServiceStatusView {
+  url: string;
+  reachable: boolean;
+  /** /health answered 200. */
+  healthy: boolean;
+  /** /health's JSON: status, store, and the service's own facts. */
+  health: Record<string, unknown>;
+  /** The service's counters and gauges (openctl_tvs_… / openctl_capf_…). */
+  samples: Array<{ name: string; value: number }>;
+  problem?: string;
 }

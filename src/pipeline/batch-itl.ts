@@ -5,7 +5,7 @@ import type { Signer } from '../crypto/signer';
 import { verifyTrustListSelf } from '../crypto/verify';
 import { isTftpServer, itlRecordSources, type ClusterConfig, type ClusterServer } from '../cluster';
 import { buildTrustList, parseTrustList } from '../formats';
-import type { RecordSpec } from '../formats/model';
+import type { RecordSpec, TrustList } from '../formats/model';
 import { writeFileAtomic } from '../util/atomic-write';
 import { ExitCode, OpenctlError } from '../util/errors';
 import { AuditLog, type AuditRecord } from './audit';
@@ -114,36 +114,9 @@ async function writeServerItl(
     signers.set(spec, opening);
   }
   const signer = await opening;
-  const sources = itlRecordSources(options.cluster, server, { rollback: options.rollback, itlSignerCert: spec });
-  const records: RecordSpec[] = [];
-  for (const source of sources) {
-    const certificate = source.cert === spec ? Buffer.from(signer.certificate) : await options.loadCertificate(source.cert);
-    records.push({ role: source.role, certificate, dnsName: source.dnsName, ipv4: source.ipv4 });
-  }
-  let signedDigest = '';
-  const recording: Signer = {
-    certificate: signer.certificate,
-    keyBits: signer.keyBits,
-    description: signer.description,
-    tokenSerial: signer.tokenSerial,
-    sign: async (digest, hash) => {
-      signedDigest = Buffer.from(digest).toString('hex');
-      return signer.sign(digest, hash);
-    },
-  };
-  const hash = options.cluster.digest ?? 'sha1';
-  const bytes = await buildTrustList({
-    kind: 'itl',
-    records,
-    signer: recording,
-    hash,
-    signerVersion: options.cluster.signerVersion,
-    filename: 'ITLFile.tlv',
-    timestamp: options.timestamp,
-    dnStyle: options.cluster.dnStyle,
-  });
   const file = itlPath(out, server);
-  const list = parseTrustList(bytes, { kind: 'itl', file });
+  const hash = options.cluster.digest ?? 'sha1';
+  const { bytes, list, signedDigest } = await buildServerItl({ ...options, server, signer, signerSpec: spec, file });
   const verdict = verifyTrustListSelf(list);
   if (!verdict.valid) throw new OpenctlError(`${file}: the ITL just built does not verify (${verdict.reason}); nothing written`, ExitCode.Rejected);
   await fs.mkdir(path.dirname(file), { recursive: true });
@@ -173,8 +146,57 @@ function itlPath(out: string, server: ClusterServer): string {
   return path.join(out, server.name, 'ITLFile.tlv');
 }
 
+export interface ServerItlInput {
+  cluster: ClusterConfig;
+  server: ClusterServer;
+  rollback?: boolean;
+  timestamp?: number;
+  signer: Signer;
+  /** The source the cluster names the signer by: the record it stands for gets the signer's own certificate. */
+  signerSpec: string;
+  loadCertificate(spec: string): Promise<Buffer>;
+  /** For messages. */
+  file?: string;
+}
+
+/**
+ * One TFTP server's ITL, built and signed in memory (the cluster library decides its records; the signer's own
+ * certificate stands for its record): what `batch itl` writes, and what the GUI's ITL builder checks before Save.
+ */
+export async function buildServerItl(input: ServerItlInput): Promise<{ bytes: Buffer; list: TrustList; signedDigest: string }> {
+  const { cluster, server, signer, signerSpec } = input;
+  const sources = itlRecordSources(cluster, server, { rollback: input.rollback, itlSignerCert: signerSpec });
+  const records: RecordSpec[] = [];
+  for (const source of sources) {
+    const certificate = source.cert === signerSpec ? Buffer.from(signer.certificate) : await input.loadCertificate(source.cert);
+    records.push({ role: source.role, certificate, dnsName: source.dnsName, ipv4: source.ipv4 });
+  }
+  let signedDigest = '';
+  const recording: Signer = {
+    certificate: signer.certificate,
+    keyBits: signer.keyBits,
+    description: signer.description,
+    tokenSerial: signer.tokenSerial,
+    sign: async (digest, hash) => {
+      signedDigest = Buffer.from(digest).toString('hex');
+      return signer.sign(digest, hash);
+    },
+  };
+  const bytes = await buildTrustList({
+    kind: 'itl',
+    records,
+    signer: recording,
+    hash: cluster.digest ?? 'sha1',
+    signerVersion: cluster.signerVersion,
+    filename: 'ITLFile.tlv',
+    timestamp: input.timestamp,
+    dnStyle: cluster.dnStyle,
+  });
+  return { bytes, list: parseTrustList(bytes, { kind: 'itl', file: input.file ?? `${server.name}/ITLFile.tlv` }), signedDigest };
+}
+
 /** The server name becomes a folder: one plain path segment. */
-function checkServerName(name: string): void {
+export function checkServerName(name: string): void {
   if (!name || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
     throw new OpenctlError(`server name "${name}" cannot be a folder name (no slashes, not "." or "..")`);
   }

@@ -1,6 +1,6 @@
 /** Batch signing: folders of TFTP files and one ITL per TFTP server, resumable, at the signer's speed. */
 export { batchSign, removeTempFiles, type BatchSignOptions, type BatchSigner } from './batch-sign';
-export { batchItl, ITL_WARN_BYTES, type BatchItlOptions, type ItlSummary, type ItlWritten } from './batch-itl';
+export { batchItl, buildServerItl, checkServerName, ITL_WARN_BYTES, type ServerItlInput, type BatchItlOptions, type ItlSummary, type ItlWritten } from './batch-itl';
 export {
   BatchEvents,
   type BatchEventMap,

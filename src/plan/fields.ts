@@ -69,3 +69,13 @@ export const NEW_CERT_FIELD: Record<RegenerateKind, PlanField> = {
 
 export const MOVE_CLUSTER_METHODS = ['rollback', 'certificates', 'shared-sast'] as const;
 export type MoveClusterMethod = (typeof MOVE_CLUSTER_METHODS)[number];
+
+/**
+ * Each move method in the words of its first plan step (the step's title is this text): which cluster's TVS
+ * learns which certificates, or which file changes first. The GUI's method choices use the same words.
+ */
+export const MOVE_CLUSTER_METHOD_TITLE: Record<MoveClusterMethod, string> = {
+  rollback: 'Cluster A serves the rollback ITL',
+  certificates: "Cluster A's TVS learns cluster B's certificates",
+  'shared-sast': 'Cluster B serves a CTL signed by the shared token; move the phones',
+};

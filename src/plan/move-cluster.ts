@@ -9,7 +9,7 @@ import type { Plan, PlanStep } from './model';
 import type { HashAlgorithm } from '../crypto/hash';
 
 export { MOVE_CLUSTER_METHODS as MOVE_METHODS, type MoveClusterMethod as MoveMethod } from './fields';
-import type { MoveClusterMethod as MoveMethod } from './fields';
+import { MOVE_CLUSTER_METHOD_TITLE, type MoveClusterMethod as MoveMethod } from './fields';
 
 export interface MoveClusterInputs extends CommonInputs {
   method: MoveMethod;
@@ -88,7 +88,7 @@ export async function planMoveCluster(inputs: MoveClusterInputs): Promise<Plan> 
     const rollbackItl = await buildListFile(rollback, a.signer, ts);
     steps.push({
       dir: stepDir(1, 'cluster-a-serves-rollback-itl'),
-      title: 'Cluster A serves the rollback ITL',
+      title: MOVE_CLUSTER_METHOD_TITLE.rollback,
       actions: [
         'On cluster A: System > Enterprise Parameters > Security Parameters > "Prepare Cluster for Rollback to pre 8.0" = True.',
         'Restart Cisco TFTP on every TFTP node and Cisco Trust Verification Service on every node of cluster A.',
@@ -111,7 +111,7 @@ export async function planMoveCluster(inputs: MoveClusterInputs): Promise<Plan> 
     const aTvs = clusterTvs([inputs.fromCtl, inputs.fromItl], imported);
     steps.push({
       dir: stepDir(1, 'import-cluster-b-certificates-into-a'),
-      title: "Cluster A's TVS learns cluster B's certificates",
+      title: MOVE_CLUSTER_METHOD_TITLE.certificates,
       actions: [
         'On cluster B: OS Administration > Security > Bulk Certificate Management > Export (TFTP certificates: CallManager, ITLRecovery).',
         'On cluster A: Bulk Certificate Management > Import, then Consolidate; check that B\'s certificates appear in CallManager-trust and Phone-SAST-trust.',
@@ -137,7 +137,7 @@ export async function planMoveCluster(inputs: MoveClusterInputs): Promise<Plan> 
     const ctl: PhoneFile = { ...(await buildListFile(b, inputs.toCtlSigner, ts)), name: inputs.toCtl.name };
     steps.push({
       dir: stepDir(1, 'move-phones-to-cluster-b'),
-      title: 'Cluster B serves a CTL signed by the shared token; move the phones',
+      title: MOVE_CLUSTER_METHOD_TITLE['shared-sast'],
       actions: [
         ctlUpdateAction('On cluster B: serve a CTL signed by the SAST token both clusters list (it is this step\'s CTLFile.tlv), then restart Cisco TFTP and Cisco CallManager on every node of B', 'that shared token'),
         ...MOVE_ACTIONS,

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import AxeBuilder from '@axe-core/playwright';
@@ -228,7 +229,8 @@ describe('gui: end to end in Chromium, web mode, real SoftHSM tokens', function 
     await picker(page, 'inspect-diff').getByRole('button', { name: 'Compare' }).click();
     const diff = page.getByTestId('diff-result');
     await diff.waitFor();
-    assert.match(await diff.innerText(), /records: \d+ added, \d+ removed/);
+    assert.match(await diff.getByTestId('diff-counts').innerText(), /\d+ added, \d+ removed, \d+ changed, \d+ unchanged/);
+    assert.match(await diff.getByTestId('diff-verdict').innerText(), /^Phones holding the current CTL \(CTLFile-sha1\.tlv\) (accept|would reject|accept \(via TVS\)) the new CTL \(CTLFile-sha512\.tlv\)/);
     await screenshot(page, 'inspect');
 
     // A signed config carries no certificate: it is checked against the trust list phones hold.
@@ -292,12 +294,20 @@ describe('gui: end to end in Chromium, web mode, real SoftHSM tokens', function 
       await cluster.getByLabel('Or fetch from host').fill('127.0.0.1');
       await cluster.getByLabel('Port').fill(String((server.address() as AddressInfo).port));
       await cluster.getByRole('button', { name: 'Fetch over TLS' }).click();
+      // Nothing fetched over TLS is added before its fingerprint is shown and confirmed.
+      const confirm = cluster.getByTestId('tls-confirm');
+      await confirm.waitFor();
+      const fetchedSha1 = new X509Certificate(fs.readFileSync(vector('certs/ccm-tftp.pem'))).fingerprint.toLowerCase();
+      assert.ok((await confirm.innerText()).toLowerCase().replace(/[^0-9a-f\n]/g, '').includes(fetchedSha1.replace(/[^0-9a-f]/g, '')), 'the SHA-1 fingerprint is shown');
+      assert.equal(await cluster.getByText('the same certificate is listed twice in one role').count(), 0, 'not added yet');
+      await confirm.getByRole('button', { name: 'The fingerprint matches: add it' }).click();
       await cluster.getByText('the same certificate is listed twice in one role').waitFor();
       await cluster.getByRole('button', { name: 'Add SAST from eToken-A' }).click();
       await cluster.getByRole('button', { name: 'Add SAST from eToken-B' }).click();
       const file = path.join(work, 'cluster', 'cluster.json');
       fs.mkdirSync(path.dirname(file));
       await cluster.getByRole('textbox', { name: 'Cluster file' }).fill(file);
+      assert.equal(await cluster.getByLabel('Replace an existing file').isChecked(), false, 'replacing is off until chosen');
       await cluster.getByRole('button', { name: 'Save', exact: true }).click();
       await page.getByText(`Saved ${file}`).waitFor();
       await screenshot(page, 'cluster');
@@ -312,8 +322,17 @@ describe('gui: end to end in Chromium, web mode, real SoftHSM tokens', function 
 
       // Its CTL records (the SAST read from the tokens the URIs name) go to the CTL builder.
       await cluster.getByRole('button', { name: 'Use these records in the CTL builder' }).click();
-      await page.getByText('4 records added to the CTL builder').waitFor();
+      const merged = page.locator('.toast', { hasText: 'Merged the cluster into the CTL builder' });
+      await merged.waitFor();
+      const m = /(\d+) records? added(?:, (\d+) already in the CTL)?; the CTL now has (\d+) records?/.exec(await merged.innerText());
+      assert.ok(m, await merged.innerText());
+      // The cluster's four records: SAST A, SAST B, and the CCM+TFTP certificate twice (file and TLS copy): at most
+      // three distinct ones can be added, the rest are counted as already there.
+      assert.equal(Number(m[1]) + Number(m[2] ?? 0), 4);
+      assert.ok(Number(m[2] ?? 0) >= 1, 'the repeated CCM+TFTP certificate is not added twice');
       assert.equal(await page.locator('#nav-ctl').getAttribute('aria-current'), 'page');
+      const caption = await page.getByTestId('ctl-records').locator('caption').innerText();
+      assert.match(caption, new RegExp(`^${m[3]} records will be written`), 'the count agrees with the records table');
     } finally {
       server.close();
     }
@@ -321,22 +340,26 @@ describe('gui: end to end in Chromium, web mode, real SoftHSM tokens', function 
 
   it('has no serious or critical accessibility violation on any screen (axe-core)', async () => {
     const found: string[] = [];
-    const check = async (where: string) => {
-      const results = await new AxeBuilder({ page }).analyze();
+    // The whole page once (page-level rules: landmarks, headings), then each screen with the shell around it:
+    // axe over the whole DOM costs seconds per run on a loaded machine, and hidden screens are checked when shown.
+    const check = async (where: string, scope?: string) => {
+      const builder = new AxeBuilder({ page });
+      if (scope) builder.include(scope).include('.topbar').include('.toasts');
+      const results = await builder.analyze();
       for (const v of results.violations) {
         if (v.impact === 'serious' || v.impact === 'critical') {
           found.push(`${where}: ${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')}`);
         }
       }
     };
-    for (const [id, title] of SCREENS) {
+    for (const [i, [id, title]] of SCREENS.entries()) {
       await nav(page, id);
-      await check(title);
+      await check(title, i === 0 ? undefined : `#screen-${id}`);
     }
     await nav(page, 'tokens');
     await page.getByRole('button', { name: 'Log in to eToken-B…' }).click();
     await page.getByRole('dialog', { name: 'Log in to eToken-B' }).waitFor();
-    await check('log-in dialog');
+    await check('log-in dialog', 'dialog[open]');
     await screenshot(page, 'login-dialog');
     await page.keyboard.press('Escape');
     await page.getByRole('dialog').waitFor({ state: 'hidden' });

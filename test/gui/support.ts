@@ -76,12 +76,21 @@ export function launchChromium(): Promise<Browser> {
 export async function screenshot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
-  // Status toasts float over the content: leave them out of the picture (CSSOM, which the page's CSP allows).
-  await page.evaluate(`document.querySelector('.toasts')?.style.setProperty('visibility', 'hidden')`);
+  // The screens scroll inside the shell: let it grow to the page for a full-page picture, without the status bar
+  // (CSSOM, which the page's CSP allows).
+  await page.evaluate(`(() => {
+    document.querySelector('.toasts')?.style.setProperty('display', 'none');
+    document.querySelector('.shell')?.style.setProperty('height', 'auto');
+    document.querySelector('.scroll')?.style.setProperty('overflow', 'visible');
+  })()`);
   try {
     await page.screenshot({ path: file, fullPage: true });
   } finally {
-    await page.evaluate(`document.querySelector('.toasts')?.style.removeProperty('visibility')`);
+    await page.evaluate(`(() => {
+      document.querySelector('.toasts')?.style.removeProperty('display');
+      document.querySelector('.shell')?.style.removeProperty('height');
+      document.querySelector('.scroll')?.style.removeProperty('overflow');
+    })()`);
   }
   return file;
 }

@@ -11,13 +11,15 @@ interface FilePickerProps {
   accept?: string;
   /** A name for tests and the accessibility tree: used in ids. */
   name: string;
+  /** Several files at once (upload or drop): onPick is called for each. */
+  multiple?: boolean;
 }
 
 /**
  * Every way to hand the service a file: a path (typed, or from the native dialog in Electron), an upload, or a
  * file dropped anywhere on the group. Keyboard users have the path field and the upload button.
  */
-export function FilePicker({ legend, onPick, actionLabel = 'Open', accept, name }: FilePickerProps) {
+export function FilePicker({ legend, onPick, actionLabel = 'Open', accept, name, multiple = false }: FilePickerProps) {
   const { info, api, notify } = useApp();
   const [path, setPath] = useState('');
   const [dragging, setDragging] = useState(false);
@@ -44,8 +46,8 @@ export function FilePicker({ legend, onPick, actionLabel = 'Open', accept, name 
   const onDrop = async (event: DragEvent) => {
     event.preventDefault();
     setDragging(false);
-    const file = event.dataTransfer?.files[0];
-    if (file) await pick(await fileToSource(file));
+    const files = [...(event.dataTransfer?.files ?? [])];
+    for (const file of multiple ? files : files.slice(0, 1)) await pick(await fileToSource(file));
   };
 
   return (
@@ -93,10 +95,11 @@ export function FilePicker({ legend, onPick, actionLabel = 'Open', accept, name 
           id={ids.upload}
           type="file"
           accept={accept}
+          multiple={multiple}
           onChange={async (e) => {
             const input = e.target as HTMLInputElement;
-            const file = input.files?.[0];
-            if (file) await pick(await fileToSource(file));
+            const files = [...(input.files ?? [])];
+            for (const file of multiple ? files : files.slice(0, 1)) await pick(await fileToSource(file));
             input.value = '';
           }}
         />

@@ -4,7 +4,7 @@ import { useApp } from '../context';
 import { Badge, ErrorLine, Section } from '../components/basics';
 import { PathField } from '../components/file-picker';
 import { DigestSelect, TokenSelect, type Hash } from '../components/choices';
-import { errorMessage, formatDuration } from '../util';
+import { errorMessage, formatDuration, lines } from '../util';
 
 function Progress({ state }: { state: BatchState }) {
   const total = state.total;
@@ -31,6 +31,11 @@ export function BatchScreen() {
   const [pem, setPem] = useState('');
   const [digest, setDigest] = useState<Hash>('sha1');
   const [overwrite, setOverwrite] = useState(false);
+  const [include, setInclude] = useState('');
+  const [exclude, setExclude] = useState('');
+  const [encryptWith, setEncryptWith] = useState('');
+  const [trust, setTrust] = useState('');
+  const [incremental, setIncremental] = useState(false);
   const [state, setState] = useState<BatchState>();
   const [error, setError] = useState<string>();
 
@@ -52,7 +57,21 @@ export function BatchScreen() {
     }
     try {
       const signer = signerKind === 'token' ? { tokenId: tokenId ?? '' } : { pem: pem.trim() };
-      setState(await api.batchStart({ source: source.trim(), output: output.trim(), signer, digest, resume, overwrite }));
+      setState(
+        await api.batchStart({
+          source: source.trim(),
+          output: output.trim(),
+          signer,
+          digest,
+          resume,
+          include: lines(include),
+          exclude: lines(exclude),
+          encryptWith: encryptWith.trim() || undefined,
+          trust: lines(trust),
+          incremental: incremental || undefined,
+          overwrite,
+        }),
+      );
     } catch (err) {
       setError(errorMessage(err));
     }
@@ -104,6 +123,35 @@ export function BatchScreen() {
             <input type="checkbox" checked={overwrite} onChange={(e) => setOverwrite((e.target as HTMLInputElement).checked)} />
             Sign into an output folder that already holds files (replaces files of the same name)
           </label>
+          <details class="options" open={Boolean(include || exclude || encryptWith || trust || incremental)}>
+            <summary>Options (include, exclude, encrypt, trust, incremental)</summary>
+            <div class="row-wrap">
+              <div class="field grow">
+                <label for="batch-include">Sign only files matching (--include)</label>
+                <textarea id="batch-include" rows={2} spellcheck={false} aria-describedby="batch-glob-hint" value={include} onInput={(e) => setInclude((e.target as HTMLTextAreaElement).value)} />
+              </div>
+              <div class="field grow">
+                <label for="batch-exclude">Skip files matching (--exclude)</label>
+                <textarea id="batch-exclude" rows={2} spellcheck={false} aria-describedby="batch-glob-hint" value={exclude} onInput={(e) => setExclude((e.target as HTMLTextAreaElement).value)} />
+              </div>
+            </div>
+            <p id="batch-glob-hint" class="muted small">
+              One glob per line; a glob without "/" matches the name at any depth (e.g. <code>SEP*.cnf.xml</code>).
+            </p>
+            <PathField label="Encrypt with the phone certificates in (--encrypt-with)" name="batch-encrypt-with" kind="folder" value={encryptWith} onChange={setEncryptWith} />
+            <p class="muted small">Configs of phones with a certificate there (SEP&lt;MAC&gt;.pem, or by CN) become NAME.enc.sgn and a signed stub NAME.sgn.</p>
+            <div class="field">
+              <label for="batch-trust">CTL or ITL that must list the signer (--trust)</label>
+              <textarea id="batch-trust" rows={2} spellcheck={false} aria-describedby="batch-trust-hint" value={trust} onInput={(e) => setTrust((e.target as HTMLTextAreaElement).value)} />
+              <p id="batch-trust-hint" class="muted small">
+                One path per line. When the signer is not a TFTP-capable record of them, nothing is signed.
+              </p>
+            </div>
+            <label class="check-row">
+              <input type="checkbox" checked={incremental} onChange={(e) => setIncremental((e.target as HTMLInputElement).checked)} />
+              Incremental: sign again only the files whose content changed since the last run (--incremental)
+            </label>
+          </details>
           <div class="actions">
             <button type="submit" class="primary" disabled={!ready || running}>
               Start
@@ -127,8 +175,17 @@ export function BatchScreen() {
           }
         >
           <Progress state={state} />
-          {state.message && <p role="status">{state.message}</p>}
-          {state.status === 'cancelled' && <p>Cancelled: choose Resume to finish the job without signing completed files again.</p>}
+          {state.options && state.options.length > 0 && (
+            <p class="muted small">
+              Options: <code>{state.options.join(' ')}</code>
+            </p>
+          )}
+          {state.message && (
+            <p role="status" data-testid="batch-message">
+              {state.message}
+            </p>
+          )}
+          {state.status === 'cancelled' && state.resumable && <p>Cancelled: choose Resume to finish the job without signing completed files again.</p>}
           {state.errors.length > 0 && (
             <div class="table-wrap">
               <table data-testid="batch-errors">

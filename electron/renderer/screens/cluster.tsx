@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { ClusterDraft, FileSource } from '../../../src/gui/contract';
 import type { CertView, ClusterCertView, ClusterView } from '../../../src/gui/types';
 import { useApp } from '../context';
-import { Badge, Checks, ExpiryBadge, Section } from '../components/basics';
+import { Badge, CertSummary, Checks, ExpiryBadge, Section } from '../components/basics';
 import { FilePicker, PathField } from '../components/file-picker';
 import { ROLE_CHOICES, commonName, errorMessage, roleLabel } from '../util';
 
@@ -39,6 +39,7 @@ function AddCertificate({ onAdd, name }: { onAdd(cert: DraftCert): void; name: s
   const [host, setHost] = useState('');
   const [port, setPort] = useState('443');
   const [busy, setBusy] = useState(false);
+  const [fetched, setFetched] = useState<{ cert: CertView; where: string }>();
   const fromFile = async (source: FileSource) => {
     const certs = await api.readCertificates({ file: source });
     onAdd('path' in source ? { role, source: source.path } : { role, der: certs[0]!.der });
@@ -48,8 +49,8 @@ function AddCertificate({ onAdd, name }: { onAdd(cert: DraftCert): void; name: s
     setBusy(true);
     try {
       const chain = await api.fetchTlsCertificate({ host: host.trim(), port: Number(port) });
-      onAdd({ role, der: chain[0]!.der });
-      notify(`Fetched ${commonName(chain[0]!.subject)} from ${host}:${port}`);
+      // Nothing presented over TLS is trusted: the person compares the fingerprint before adding it.
+      setFetched({ cert: chain[0]!, where: `${host.trim()}:${port}` });
     } catch (err) {
       notify(errorMessage(err), 'error');
     } finally {
@@ -82,20 +83,47 @@ function AddCertificate({ onAdd, name }: { onAdd(cert: DraftCert): void; name: s
           {busy ? 'Fetching…' : 'Fetch over TLS'}
         </button>
       </form>
+      {fetched && (
+        <div class="notice notice-warn" role="alert" data-testid="tls-confirm">
+          <p>
+            <strong>
+              {fetched.where} presented this certificate. Compare its SHA-1 fingerprint with the one on the server (Cisco Unified OS Administration &gt;
+              Certificate Management) before adding it:
+            </strong>
+          </p>
+          <CertSummary cert={fetched.cert} />
+          <div class="actions">
+            <button
+              type="button"
+              class="primary"
+              onClick={() => {
+                onAdd({ role, der: fetched.cert.der });
+                notify(`Added ${commonName(fetched.cert.subject)} (SHA-1 ${fetched.cert.sha1}) from ${fetched.where}`);
+                setFetched(undefined);
+              }}
+            >
+              The fingerprint matches: add it
+            </button>
+            <button type="button" onClick={() => setFetched(undefined)}>
+              Discard
+            </button>
+          </div>
+        </div>
+      )}
     </div>
   );
 }
 
 export function ClusterScreen() {
-  const { api, tokens, info, notify, setDraft, go } = useApp();
+  const { api, tokens, info, notify, draft: ctlDraft, setDraft, go, suggest, rememberDir } = useApp();
   const [draft, setClusterDraft] = useState<ClusterDraft>(EMPTY);
   const [view, setView] = useState<ClusterView>();
   const [file, setFile] = useState('');
-  const [overwrite, setOverwrite] = useState(true);
+  const [overwrite, setOverwrite] = useState(false);
   const [newServer, setNewServer] = useState('');
 
   useEffect(() => {
-    if (!file && info) setFile(`${info.defaultDir.replace(/[\\/]$/, '')}${info.platform === 'win32' ? '\\' : '/'}cluster.json`);
+    if (!file && info) setFile(suggest('cluster.json'));
   }, [info]);
 
   useEffect(() => {
@@ -131,6 +159,7 @@ export function ClusterScreen() {
         })),
       });
       notify(`Loaded ${loaded.file}`);
+      rememberDir(loaded.file ?? file.trim());
     } catch (err) {
       notify(errorMessage(err), 'error');
     }
@@ -148,15 +177,20 @@ export function ClusterScreen() {
         })),
       }));
       notify(`Saved ${saved.file}`);
+      rememberDir(saved.file ?? file.trim());
     } catch (err) {
       notify(errorMessage(err), 'error');
     }
   };
   const toCtl = async () => {
     try {
-      const records = await api.clusterCtlRecords({ cluster: draft });
-      setDraft((d) => ({ ...d, records: [...d.records, ...records] }));
-      notify(`${records.length} records added to the CTL builder`);
+      const merged = await api.mergeClusterIntoCtl({ cluster: draft, draft: { records: ctlDraft.records, current: ctlDraft.current?.source } });
+      setDraft((d) => ({ ...d, records: merged.records }));
+      notify(
+        `Merged the cluster into the CTL builder: ${merged.added} record${merged.added === 1 ? '' : 's'} added` +
+          (merged.alreadyThere ? `, ${merged.alreadyThere} already in the CTL` : '') +
+          `; the CTL now has ${merged.total} record${merged.total === 1 ? '' : 's'}`,
+      );
       go('ctl');
     } catch (err) {
       notify(errorMessage(err), 'error');
@@ -179,7 +213,14 @@ export function ClusterScreen() {
             <input type="checkbox" checked={overwrite} onChange={(e) => setOverwrite((e.target as HTMLInputElement).checked)} />
             Replace an existing file
           </label>
-          <button type="button" onClick={() => setClusterDraft(EMPTY)}>
+          <button
+            type="button"
+            onClick={() => {
+              setClusterDraft(EMPTY);
+              // A new cluster gets a file name of its own: saving it never lands on the cluster just edited.
+              setFile(suggest(`cluster-${new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-')}.json`));
+            }}
+          >
             New cluster
           </button>
         </div>

@@ -2,7 +2,8 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { CtlDraft, DraftRecord } from '../../../src/gui/contract';
 import type { CtlPreview, SignResult, TokenView } from '../../../src/gui/types';
 import { useApp } from '../context';
-import { Badge, Checks, ErrorLine, ExpiryBadge, Section } from '../components/basics';
+import { Badge, Checks, ErrorLine, Section } from '../components/basics';
+import { RecordRows } from '../components/verdicts';
 import { DigestSelect, type Hash } from '../components/choices';
 import { FilePicker, PathField } from '../components/file-picker';
 import { ROLE_CHOICES, commonName, errorMessage, roleLabel } from '../util';
@@ -123,57 +124,28 @@ function RecordsTable({ preview }: { preview?: CtlPreview }) {
   if (!preview) return <p class="muted">Add records to see what will be written.</p>;
   if (preview.records.length === 0) return <p class="muted">No records yet.</p>;
   return (
-    <div class="table-wrap">
-      <table data-testid="ctl-records">
-        <caption>{preview.records.length} records will be written, in this order</caption>
-        <thead>
-          <tr>
-            <th scope="col">#</th>
-            <th scope="col">Function</th>
-            <th scope="col">Subject</th>
-            <th scope="col">DNS name</th>
-            <th scope="col">IP</th>
-            <th scope="col">From</th>
-            <th scope="col">Certificate</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {preview.records.map((r) => (
-            <tr key={r.index}>
-              <td class="num">{r.index + 1}</td>
-              <td>{r.roleName}</td>
-              <td class="mono" title={r.subject}>
-                {commonName(r.subject) || '(none)'}
-              </td>
-              <td>{r.dnsName ?? ''}</td>
-              <td>{r.ipv4 ?? ''}</td>
-              <td>{r.source}</td>
-              <td>{r.certificate ? <ExpiryBadge cert={r.certificate} /> : <Badge tone="info">no certificate</Badge>}</td>
-              <td>
-                {r.draftIndex !== undefined && (
-                  <button
-                    type="button"
-                    class="small"
-                    aria-label={`Remove record ${r.index + 1} (${r.roleName} ${commonName(r.subject)})`}
-                    onClick={() => setDraft((d) => ({ ...d, records: d.records.filter((_, i) => i !== r.draftIndex) }))}
-                  >
-                    Remove
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <RecordRows
+      records={preview.records}
+      caption={`${preview.records.length} records will be written, in this order`}
+      testId="ctl-records"
+      actions={(r) =>
+        r.draftIndex !== undefined && (
+          <button
+            type="button"
+            class="small"
+            aria-label={`Remove record ${r.index + 1} (${r.roleName} ${commonName(r.subject)})`}
+            onClick={() => setDraft((d) => ({ ...d, records: d.records.filter((_, i) => i !== r.draftIndex) }))}
+          >
+            Remove
+          </button>
+        )
+      }
+    />
   );
 }
 
 export function CtlScreen() {
-  const { api, tokens, draft, info, login, notify } = useApp();
+  const { api, tokens, draft, info, login, notify, suggest, rememberDir } = useApp();
   const [signerId, setSignerId] = useState<string>();
   const [hash, setHash] = useState<Hash>('sha1');
   const [signerVersion, setSignerVersion] = useState<'1.0' | '1.1'>('1.0');
@@ -186,7 +158,7 @@ export function CtlScreen() {
   const resultRef = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
-    if (!output && info) setOutput(`${info.defaultDir.replace(/[\\/]$/, '')}${info.platform === 'win32' ? '\\' : '/'}CTLFile.tlv`);
+    if (!output && info) setOutput(suggest('CTLFile.tlv'));
   }, [info]);
 
   const signers = tokens.tokens.filter((t) => t.sast);
@@ -199,6 +171,9 @@ export function CtlScreen() {
     () => ({ records: draft.records, current: draft.current?.source, hash, signerVersion, signerTokenId: signerId }),
     [draft, hash, signerVersion, signerId],
   );
+
+  // The saved-file panel describes the inputs it was made from: it goes as soon as they change.
+  useEffect(() => setResult(undefined), [ctlDraft, output, overwrite]);
 
   useEffect(() => {
     let stale = false;
@@ -229,6 +204,7 @@ export function CtlScreen() {
     try {
       const written = await api.signCtl({ draft: ctlDraft, signerTokenId: signer.id, output: output.trim(), overwrite });
       setResult(written);
+      rememberDir(written.path);
       notify(`Signed and saved ${written.path}`);
       requestAnimationFrame(() => resultRef.current?.focus());
     } catch (err) {

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { FileSource } from '../../../src/gui/contract';
 import type { DiffView, FileReport } from '../../../src/gui/types';
 import { useApp } from '../context';
@@ -110,6 +110,9 @@ function Report({ report }: { report: FileReport }) {
                   {r.dnsName ? ` · ${r.dnsName}` : ''}
                   {r.ipv4 ? ` · ${r.ipv4}` : ''}
                 </p>
+                <p class="muted small mono fingerprint" data-testid="record-ids">
+                  serial {r.serial ?? '—'} · SHA-1 {r.certificateSha1 ?? r.certHash ?? '—'}
+                </p>
                 <details>
                   <summary>Elements of record {r.index}</summary>
                   <ElementTable rows={r.rows} caption={`Record ${r.index} (${r.length} bytes at byte ${r.offset})`} />
@@ -123,25 +126,115 @@ function Report({ report }: { report: FileReport }) {
   );
 }
 
+type DiffRecord = DiffView['structured']['added'][number];
+
+function DiffRecords({ records, caption, testId }: { records: DiffRecord[]; caption: string; testId: string }) {
+  if (records.length === 0) return null;
+  return (
+    <div class="table-wrap">
+      <table data-testid={testId} class="wrap-table">
+        <caption>{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Function</th>
+            <th scope="col">Subject</th>
+            <th scope="col">Serial and SHA-1</th>
+            <th scope="col">DNS name / IP</th>
+          </tr>
+        </thead>
+        <tbody>
+          {records.map((r, i) => (
+            <tr key={i}>
+              <td>{r.role}</td>
+              <td class="mono">{r.subject ?? '(none)'}</td>
+              <td class="mono small fingerprint">
+                {r.serial ?? ''}
+                <br />
+                {r.certificate ?? ''}
+              </td>
+              <td>{[r.dnsName, r.ipv4].filter(Boolean).join(' / ')}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The diff as `openctl diff --json` describes it: records added, removed and changed, the signer, the verdict. */
 function DiffResult({ diff }: { diff: DiffView }) {
+  const d = diff.structured;
+  const header = [d.version, d.digest, d.signerVersion].some((c) => c.changed);
   return (
     <div data-testid="diff-result">
-      <p class={`verdict verdict-${diff.accepted === undefined ? 'info' : diff.accepted ? 'ok' : 'error'}`} role="status">
-        {diff.summary}
+      <p class={`verdict verdict-${diff.accepted === undefined ? 'info' : diff.accepted ? 'ok' : 'error'}`} role="status" data-testid="diff-verdict">
+        <strong>
+          Phones holding the {diff.oldLabel} {d.acceptance.verdict === 'rejected' ? 'would reject' : d.acceptance.verdict === 'accepted-via-tvs' ? 'accept (via TVS)' : 'accept'} the {diff.newLabel}
+        </strong>{' '}
+        — {d.acceptance.reason} <span class="mono small">[{d.acceptance.rule}]</span>
       </p>
-      <ul class="diff-lines">
-        {diff.lines.map((line, i) => (
-          <li key={i} class="mono">
-            {line}
-          </li>
-        ))}
-      </ul>
+      <dl class="facts" data-testid="diff-counts">
+        <dt>Records</dt>
+        <dd>
+          {d.added.length} added, {d.removed.length} removed, {d.changed.length} changed, {d.unchanged} unchanged
+        </dd>
+        <dt>Signer</dt>
+        <dd class="mono">
+          {d.signer.changed ? (
+            <>
+              {d.signer.before.subject} (serial {d.signer.before.serial}) → {d.signer.after.subject} (serial {d.signer.after.serial})
+            </>
+          ) : (
+            <>unchanged: {d.signer.after.subject} (serial {d.signer.after.serial})</>
+          )}
+        </dd>
+        {header && (
+          <>
+            <dt>Header</dt>
+            <dd>
+              {[d.version, d.digest, d.signerVersion]
+                .map((c, i) => (c.changed ? `${['version', 'digest', 'signer version'][i]} ${c.before ?? '—'} → ${c.after ?? '—'}` : ''))
+                .filter(Boolean)
+                .join('; ')}
+            </dd>
+          </>
+        )}
+      </dl>
+      <DiffRecords records={d.added} caption={`Added in the ${diff.newLabel}`} testId="diff-added" />
+      <DiffRecords records={d.removed} caption={`Removed from the ${diff.oldLabel}`} testId="diff-removed" />
+      {d.changed.length > 0 && (
+        <div class="table-wrap">
+          <table data-testid="diff-changed" class="wrap-table">
+            <caption>Changed records</caption>
+            <thead>
+              <tr>
+                <th scope="col">Record</th>
+                <th scope="col">What changed</th>
+                <th scope="col">In the {diff.oldLabel}</th>
+                <th scope="col">In the {diff.newLabel}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {d.changed.map((c, i) => (
+                <tr key={i}>
+                  <td class="mono">
+                    {c.after.role} {c.after.subject ?? ''}
+                  </td>
+                  <td>{c.changes.join(', ')}</td>
+                  <td class="mono small fingerprint">{c.changes.map((k) => `${k}: ${String((c.before as unknown as Record<string, unknown>)[k] ?? '—')}`).join('; ')}</td>
+                  <td class="mono small fingerprint">{c.changes.map((k) => `${k}: ${String((c.after as unknown as Record<string, unknown>)[k] ?? '—')}`).join('; ')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
     </div>
   );
 }
 
 export function InspectScreen() {
-  const { api } = useApp();
+  const { api, handoff } = useApp();
   const [file, setFile] = useState<FileSource>();
   const [trust, setTrust] = useState<FileSource>();
   const [report, setReport] = useState<FileReport>();
@@ -162,11 +255,19 @@ export function InspectScreen() {
       setBusy(false);
     }
   };
+  useEffect(() => {
+    if (!handoff.inspect) return;
+    const source = { path: handoff.inspect };
+    setFile(source);
+    setTrust(undefined);
+    void run(source, undefined);
+  }, [handoff.seq]);
+
   const compare = async (other: FileSource) => {
     if (!file) return;
     setError(undefined);
     try {
-      setDiff(await api.diff({ old: file, new: other }));
+      setDiff(await api.diff({ old: file, new: other, oldLabel: 'current', newLabel: 'new' }));
     } catch (err) {
       setDiff(undefined);
       setError(errorMessage(err));
@@ -199,10 +300,12 @@ export function InspectScreen() {
       {busy && <p role="status">Reading…</p>}
       <ErrorLine message={error} />
       {report && <Report report={report} />}
-      {report && file && (
+      {report && file && (report.kind === 'ctl' || report.kind === 'itl') && (
         <Section title="Compare" id="inspect-diff">
-          <p class="muted">Compare {sourceName(file)} (old) with another file (new): records added, removed and changed, and whether phones holding the old one accept the new one.</p>
-          <FilePicker name="inspect-diff" legend="New file to compare with" actionLabel="Compare" onPick={compare} />
+          <p class="muted">
+            Compare the {report.kind.toUpperCase()} phones hold now ({sourceName(file)}) with a new {report.kind.toUpperCase()}: records added, removed and changed, the signer, and whether phones holding the current one accept the new one.
+          </p>
+          <FilePicker name="inspect-diff" legend={`New ${report.kind.toUpperCase()} to compare with`} actionLabel="Compare" onPick={compare} />
           {diff && <DiffResult diff={diff} />}
         </Section>
       )}

@@ -3,6 +3,7 @@ import type { GuiPlanRequest, PlanKey } from '../../../src/gui/contract';
 import type { PlanView } from '../../../src/gui/types';
 import {
   MOVE_CLUSTER_METHODS,
+  MOVE_CLUSTER_METHOD_TITLE,
   NEW_CERT_FIELD,
   PLAN_FIELDS,
   REGENERATE_KINDS,
@@ -33,11 +34,8 @@ const PROCEDURES: ReadonlyArray<{ id: PlanProcedure; title: string; help: string
   { id: 'rollback', title: 'Roll back (rollback ITL)', help: 'Phones then accept any config and any new ITL; optionally a new ITL after it.' },
 ];
 
-const METHOD_LABEL: Record<MoveClusterMethod, string> = {
-  rollback: "Rollback ITL on cluster A first",
-  certificates: "Cluster A's certificates known to cluster B's TVS",
-  'shared-sast': "B's CTL signed by a SAST token that A's CTL lists",
-};
+/** The CLI plan's own words for each method (its first step's title): who learns what, said one way only. */
+const METHOD_LABEL = MOVE_CLUSTER_METHOD_TITLE;
 
 const VERDICT_TONE = { accepted: 'ok', 'accepted-via-tvs': 'info', rejected: 'error' } as const;
 const VERDICT_TEXT = { accepted: 'accepted', 'accepted-via-tvs': 'accepted via TVS', rejected: 'rejected' } as const;

@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
@@ -10,7 +9,8 @@ import { out, printJson } from '../io';
 import { OpenctlError } from '../../util/errors';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { checkOutputs } from '../../util/output-check';
-import { buildEncryptedConfig, buildEncryptedStub, buildSignedFile, decryptConfig } from '../../formats';
+import { decryptConfig } from '../../formats';
+import { encryptConfigFile, encryptedOutputPaths, type EncryptedOutputs } from '../../builder/config-files';
 import { certificateInfo, readCertificates } from '../../crypto/certificate';
 import { defaultUnsignedName } from './sign';
 
@@ -32,37 +32,16 @@ export function register(program: Command, ctx: CliContext): void {
       const plaintext = await readInput(file);
       const deviceCertificate = readDeviceCertificate(opts.deviceCert, await readInput(opts.deviceCert, 'certificate'));
       const dir = opts.outDir ?? path.dirname(file);
-      const encName = `${path.basename(file)}.enc.sgn`;
-      const stubName = `${path.basename(file)}.sgn`;
-      const encPath = path.join(dir, encName);
-      const stubPath = path.join(dir, stubName);
-      // Both outputs are checked before anything is signed: never an encrypted config without its stub.
-      await checkOutputs([encPath, stubPath], { overwrite: Boolean(opts.force) });
-      const encExisted = await fs.lstat(encPath).then(() => true, () => false);
+      // Both outputs are checked before the signer is opened (no PIN asked for a run that cannot write).
+      const planned = encryptedOutputPaths(file, dir);
+      await checkOutputs([planned.encrypted, planned.stub], { overwrite: Boolean(opts.force) });
       const signer = await resolveSigner(opts, ctx, program.opts<{ debug?: boolean }>().debug ?? false);
+      let outputs: EncryptedOutputs;
       try {
-        const encrypted = await buildEncryptedConfig({ plaintext, filename: encName, signer, deviceCertificate, hash, timestamp, dnStyle });
-        const stub = await buildSignedFile({
-          body: Buffer.from(buildEncryptedStub(plaintext.toString('utf8'), deviceCertificate), 'utf8'),
-          filename: stubName,
-          signer,
-          hash,
-          timestamp,
-          dnStyle,
-        });
-        // The encrypted config first: a phone that finds the stub fetches it. If the stub then cannot be written
-        // (disk full, a file appeared), a new encrypted config is taken back rather than left without its stub.
-        await writeFileAtomic(encPath, encrypted, { overwrite: Boolean(opts.force) });
-        try {
-          await writeFileAtomic(stubPath, stub, { overwrite: Boolean(opts.force) });
-        } catch (err) {
-          if (!encExisted) await fs.rm(encPath, { force: true }).catch(() => undefined);
-          throw err;
-        }
+        outputs = await encryptConfigFile(plaintext, file, deviceCertificate, dir, { signer, hash, timestamp, dnStyle, overwrite: opts.force });
       } finally {
         await signer.close?.();
       }
-      const outputs = { encrypted: path.join(dir, encName), stub: path.join(dir, stubName) };
       if (opts.json) printJson(ctx.io, { file, ...outputs });
       else out(ctx.io, `wrote ${outputs.encrypted}\nwrote ${outputs.stub}`);
     });

@@ -1,13 +1,11 @@
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { log, out, printJson } from '../io';
 import { collect } from '../options';
 import { ExitCode, OpenctlError } from '../../util/errors';
-import { writeFileAtomic } from '../../util/atomic-write';
-import { digest } from '../../crypto/hash';
-import { fetchFile, phoneFileNames, type Transport } from '../../fetch';
+import { type Transport } from '../../fetch';
+import { fetchFailed, fetchPhoneFiles } from '../../fetch/fetch-phone-files';
 import { parseTimeout } from './preflight';
 
 interface FetchOptions {
@@ -36,8 +34,6 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print the outcome as JSON')
     .action(async (host: string, opts: FetchOptions) => {
       const transports = parseVia(opts.via);
-      const names = phoneFileNames(opts.mac);
-      const outDir = path.resolve(ctx.io.cwd, opts.out ?? '.');
       const settings = {
         tftpPort: parsePort(opts.port, '--port'),
         httpPort: parsePort(opts.httpPort, '--http-port'),
@@ -45,43 +41,28 @@ export function register(program: Command, ctx: CliContext): void {
         transports,
         signal: ctx.signal,
       };
-      if (!opts.force) {
-        for (const name of names) {
-          if (await exists(path.join(outDir, name))) throw new OpenctlError(`${path.join(outDir, name)}: already exists (use --force to replace it)`);
-        }
-      }
-      await fs.mkdir(outDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
-        throw new OpenctlError(`${outDir}: cannot create the folder: ${err.code ?? err.message}`);
-      });
-
-      const results: Array<{ name: string; via?: Transport; bytes?: number; sha1?: string; file?: string; notFound: boolean; attempts: Array<{ via: Transport; error: string }> }> = [];
-      for (const name of names) {
-        if (ctx.signal.aborted) break;
-        const outcome = await fetchFile(host, name, settings);
-        const entry: (typeof results)[number] = { name, notFound: outcome.notFound, attempts: outcome.attempts.map(({ via, error }) => ({ via, error })) };
-        if (outcome.bytes) {
-          const file = path.join(outDir, name);
-          await writeFileAtomic(file, outcome.bytes, { overwrite: Boolean(opts.force) });
-          Object.assign(entry, { via: outcome.via, bytes: outcome.bytes.length, sha1: digest('sha1', outcome.bytes).toString('hex'), file });
-          if (!opts.json) {
-            const fellBack = outcome.attempts.length ? ` (after ${outcome.attempts.map((a) => `${a.via.toUpperCase()}: ${a.error}`).join('; ')})` : '';
-            out(ctx.io, `${name}: ${outcome.bytes.length} bytes via ${outcome.via!.toUpperCase()} -> ${file}${fellBack}`);
+      const report = await fetchPhoneFiles({
+        host,
+        macs: opts.mac,
+        outDir: path.resolve(ctx.io.cwd, opts.out ?? '.'),
+        overwrite: opts.force,
+        settings,
+        onFile: (entry) => {
+          if (opts.json) return;
+          if (entry.file) {
+            const fellBack = entry.attempts.length ? ` (after ${entry.attempts.map((a) => `${a.via.toUpperCase()}: ${a.error}`).join('; ')})` : '';
+            out(ctx.io, `${entry.name}: ${entry.bytes} bytes via ${entry.via!.toUpperCase()} -> ${entry.file}${fellBack}`);
+          } else {
+            const why = entry.attempts.map((a) => `${a.via.toUpperCase()}: ${a.error}`).join('; ');
+            out(ctx.io, `${entry.name}: ${entry.notFound ? 'not on the server' : 'FAILED'} (${why})`);
           }
-        } else if (!opts.json) {
-          const why = outcome.attempts.map((a) => `${a.via.toUpperCase()}: ${a.error}`).join('; ');
-          out(ctx.io, `${name}: ${outcome.notFound ? 'not on the server' : 'FAILED'} (${why})`);
-        }
-        results.push(entry);
-      }
+        },
+      });
       if (ctx.signal.aborted) throw new OpenctlError('fetch interrupted', ExitCode.Interrupted);
 
-      const failed = results.filter((r) => r.sha1 === undefined && !r.notFound);
-      const got = results.filter((r) => r.sha1 !== undefined);
-      if (opts.json) printJson(ctx.io, { host, out: outDir, files: results });
-      else if (got.length === 0) log(ctx.io, `openctl: ${host}: nothing could be downloaded`);
-      // A file the server does not have is not a failure (non-secure clusters serve no CTLFile.tlv);
-      // a transfer that broke, or getting nothing at all, is.
-      ctx.setExitCode(failed.length > 0 || got.length === 0 ? ExitCode.Rejected : ExitCode.Ok);
+      if (opts.json) printJson(ctx.io, report);
+      else if (!report.files.some((r) => r.sha1 !== undefined)) log(ctx.io, `openctl: ${host}: nothing could be downloaded`);
+      ctx.setExitCode(fetchFailed(report) ? ExitCode.Rejected : ExitCode.Ok);
     });
 }
 
@@ -99,9 +80,3 @@ function parsePort(value: string | undefined, option: string): number {
   return n;
 }
 
-async function exists(file: string): Promise<boolean> {
-  return fs.lstat(file).then(
-    () => true,
-    () => false,
-  );
-}

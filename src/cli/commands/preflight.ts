@@ -4,8 +4,10 @@ import type { CliContext } from '../context';
 import { out, printJson } from '../io';
 import { collect } from '../options';
 import { ExitCode, OpenctlError } from '../../util/errors';
-import { preflight, preflightFleet, renderFleet, renderPreflight, type PhoneTrust, type TvsModel, type PhoneFile } from '../../trust';
-import { readFleet, readPhoneFiles, readPhoneTrust, readTvs, type InputSettings } from '../../fetch/inputs';
+import type { PhoneTrust, PhoneFile } from '../../trust';
+import { readTvs, type InputSettings } from '../../fetch/inputs';
+import { preflightReport, type TvsSource } from '../../fetch/preflight-report';
+import { readInput } from '../../util/read-input';
 
 interface PreflightOptions {
   phoneHas: string[];
@@ -34,47 +36,17 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print the verdicts as JSON')
     .action(async (opts: PreflightOptions) => {
       const settings = { cwd: ctx.io.cwd, timeoutMs: parseTimeout(opts.timeout), signal: ctx.signal };
-      if (opts.fleet && opts.phoneHas.length > 0) {
-        throw new OpenctlError('give either --fleet or --phone-has, not both (a fleet folder says what each group holds)');
-      }
-      const deploy = await readPhoneFiles(opts.deploy ?? [], settings);
-      if (deploy.length === 0) throw new OpenctlError('--deploy: no files to check (a folder contributes its .tlv, .sgn and .xml files)');
-      let live: LiveTvsSummary | undefined;
-      let tvs: TvsModel;
-      const groups = opts.fleet ? await readFleet(opts.fleet, opts.sbd, settings) : undefined;
-      const phone: PhoneTrust | undefined = groups ? undefined : await readPhoneTrust(opts.phoneHas, opts.sbd, settings);
-      if (opts.tvs) {
-        ({ tvs, live } = await askTvs(opts, settings, deploy, groups ? groups.map((g) => g.phone) : [phone!]));
-      } else {
-        tvs = await readTvs(opts.tvsKnows, opts.tvsCert, settings);
-      }
-      if (live && !opts.json) out(ctx.io, `asked TVS ${live.server} about ${live.asked} certificate${live.asked === 1 ? '' : 's'}: it vouches for ${live.trusted}`);
-
-      if (groups) {
-        const fleet = preflightFleet(groups, deploy, tvs);
-        if (opts.json) {
-          printJson(ctx.io, {
-            ok: fleet.ok,
-            groups: fleet.groups.map((g) => ({ name: g.name, phones: g.phones, ok: g.result.ok, before: g.result.before, files: g.result.verdicts, after: g.result.after })),
-            perFile: fleet.perFile,
-            groupsRejecting: fleet.groupsRejecting,
-            phonesRejecting: fleet.phonesRejecting,
-            ...(live ? { tvs: live } : {}),
-          });
-        } else {
-          out(ctx.io, renderFleet(fleet));
-        }
-        ctx.setExitCode(fleet.ok ? ExitCode.Ok : ExitCode.Rejected);
-        return;
-      }
-
-      const result = preflight(phone!, deploy, tvs);
-      if (opts.json) {
-        printJson(ctx.io, { ok: result.ok, before: result.before, tvs: { knows: tvs.knows.length, serviceCertificates: tvs.serviceCertificates?.length ?? 0, ...live }, files: result.verdicts, after: result.after });
-      } else {
-        out(ctx.io, renderPreflight(result, tvs));
-      }
-      ctx.setExitCode(result.ok ? ExitCode.Ok : ExitCode.Rejected);
+      const askLive: TvsSource | undefined = opts.tvs ? (deploy, phones) => askTvs(opts, settings, deploy, phones) : undefined;
+      const report = await preflightReport(
+        { deploy: opts.deploy ?? [], phoneHas: opts.phoneHas, tvsKnows: opts.tvsKnows, tvsCert: opts.tvsCert, sbd: opts.sbd, fleet: opts.fleet },
+        settings,
+        askLive,
+      );
+      const live = (report.json.tvs ?? {}) as Partial<LiveTvsSummary>;
+      if (opts.tvs && live.server && !opts.json) out(ctx.io, `asked TVS ${live.server} about ${live.asked} certificate${live.asked === 1 ? '' : 's'}: it vouches for ${live.trusted}`);
+      if (opts.json) printJson(ctx.io, report.json);
+      else out(ctx.io, report.text);
+      ctx.setExitCode(report.ok ? ExitCode.Ok : ExitCode.Rejected);
     });
 }
 

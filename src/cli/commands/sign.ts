@@ -8,9 +8,7 @@ import { out, printJson } from '../io';
 import { OpenctlError } from '../../util/errors';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { checkOutputs } from '../../util/output-check';
-import { buildSignedFile, parseFile } from '../../formats';
-import { verifySignature } from '../../crypto/verify';
-import { digest } from '../../crypto/hash';
+import { signConfigFile } from '../../builder/config-files';
 
 export function register(program: Command, ctx: CliContext): void {
   const sign = program
@@ -30,13 +28,8 @@ export function register(program: Command, ctx: CliContext): void {
       try {
         for (const source of files) {
           const body = await readInput(source);
-          const output = outputOf(source);
-          const bytes = await buildSignedFile({ body, filename: path.basename(output), signer, hash, timestamp, dnStyle });
-          if (!verifySignature(parseFile(bytes, { file: output }), signer.certificate)) {
-            throw new OpenctlError(`${output}: the signature just made does not verify; nothing written`);
-          }
-          await writeFileAtomic(output, bytes, { overwrite: Boolean(opts.force) });
-          results.push({ source, output, sha1: digest('sha1', bytes).toString('hex') });
+          const { output, sha1 } = await signConfigFile(body, source, opts.outDir ?? path.dirname(source), { signer, hash, timestamp, dnStyle, overwrite: opts.force });
+          results.push({ source, output, sha1 });
           if (!opts.json) out(ctx.io, `wrote ${output}`);
         }
       } finally {

@@ -1,6 +1,6 @@
 import type { ParsedFile, TrustList } from '../../formats/model';
 import { TFTP_CAPABLE_ROLES } from '../../formats/model';
-import { verifyAgainstTrustLists, verifySignature, verifyTrustListSelf, type Verdict } from '../../crypto/verify';
+import { verifyAgainstTrustLists, verifyTrustListSelf, verifyWithCertificates, type Verdict } from '../../crypto/verify';
 import { readCertificates } from '../../crypto/certificate';
 import { readInput, readTrustListSpec, type UrlSettings } from '../inputs';
 import { OpenctlError } from '../../util/errors';
@@ -22,13 +22,7 @@ export async function verdictFor(parsed: ParsedFile, sources: VerifySources): Pr
   if (sources.cert) {
     const certs = readCertificates(await readInput(sources.cert, 'certificate'));
     if (certs.length === 0) throw new OpenctlError(`${sources.cert}: no certificate found (PEM, DER or PKCS#7 expected)`);
-    const certificate = certs.find((c) => verifySignature(parsed, c));
-    return {
-      valid: certificate !== undefined,
-      via: 'certificate',
-      reason: certificate ? 'signature verified with the given certificate' : 'signature does not match the given certificate',
-      certificate,
-    };
+    return verifyWithCertificates(parsed, certs);
   }
   if (sources.trust && sources.trust.length > 0) {
     const lists: TrustList[] = [];

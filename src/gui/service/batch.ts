@@ -57,7 +57,7 @@ export class BatchService {
     const events = new BatchEvents();
     const controller = new AbortController();
     this.controller = controller;
-    const state: BatchState = { ...IDLE, jobId: '', status: 'running', source, output, errors: [] };
+    const state: BatchState = { ...IDLE, jobId: '', status: 'running', source, output, errors: [], options: cliOptions(request) };
     this.current = state;
     events.on('start', (s) => {
       state.jobId = s.jobId;
@@ -90,7 +90,21 @@ export class BatchService {
     const started = new Promise<void>((resolve) => events.once('start', () => resolve()));
     let run: Promise<BatchSummary>;
     try {
-      run = batchSign({ source, out: output, signer, digest: request.digest, resume: request.resume ?? false, force: request.overwrite ?? false, signal: controller.signal, events });
+      run = batchSign({
+        source,
+        out: output,
+        signer,
+        digest: request.digest,
+        resume: request.resume ?? false,
+        include: request.include ?? [],
+        exclude: request.exclude ?? [],
+        encryptWith: request.encryptWith ? path.resolve(request.encryptWith) : undefined,
+        trust: (request.trust ?? []).map((t) => path.resolve(t)),
+        incremental: request.incremental ?? false,
+        force: request.overwrite ?? false,
+        signal: controller.signal,
+        events,
+      });
     } catch (err) {
       await release();
       throw err;
@@ -104,6 +118,7 @@ export class BatchService {
     ).finally(async () => {
       await release();
       state.resumable = state.status !== 'done' && existsSync(statePaths(output).journal);
+      if (state.summary && state.status !== 'done') state.message = stoppedMessage(state.summary, state.resumable);
       this.controller = undefined;
       this.emit(true);
     });
@@ -119,8 +134,12 @@ export class BatchService {
   }
 
   private finish(state: BatchState, summary: BatchSummary): void {
+    // Stopped early, the pipeline's total is the files seen so far; the true total is the counting walk's, if it
+    // finished (else unknown): never present the files seen as "of N".
+    const total = summary.complete ? summary.total : state.total;
+    state.summary = { signed: summary.signed, kept: summary.kept, failed: summary.failed, alreadyDone: summary.alreadyDone, total };
     state.done = summary.alreadyDone + summary.signed + summary.kept + summary.failed;
-    state.total = summary.total;
+    state.total = total;
     state.failed = summary.failed;
     state.filesPerSecond = summary.filesPerSecond;
     state.etaSeconds = 0;
@@ -165,4 +184,28 @@ export class BatchService {
     await this.running?.catch(() => undefined);
     if (this.pendingEmit) clearTimeout(this.pendingEmit);
   }
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+/** The counts that are true after a stop: "1,344 of 2,000 signed, resumable" (unchanged and failed files said apart). */
+export function stoppedMessage(s: NonNullable<BatchState['summary']>, resumable: boolean): string {
+  const signed = s.alreadyDone + s.signed;
+  const parts = [s.total === undefined ? `${count(signed)} signed (the total was not counted yet)` : `${count(signed)} of ${count(s.total)} signed`];
+  if (s.kept) parts.push(`${count(s.kept)} unchanged`);
+  if (s.failed) parts.push(`${count(s.failed)} failed`);
+  parts.push(resumable ? 'resumable' : 'not resumable (no journal left)');
+  return parts.join(', ');
+}
+
+/** The options a job runs with, in the CLI's words (shown beside the progress, so a resume can be checked). */
+function cliOptions(r: RequestOf<'batchStart'>): string[] {
+  return [
+    ...(r.include ?? []).map((g) => `--include ${g}`),
+    ...(r.exclude ?? []).map((g) => `--exclude ${g}`),
+    ...(r.encryptWith ? [`--encrypt-with ${r.encryptWith}`] : []),
+    ...(r.trust ?? []).map((t) => `--trust ${t}`),
+    ...(r.incremental ? ['--incremental'] : []),
+    ...(r.resume ? ['--resume'] : []),
+  ];
 }

@@ -6,8 +6,8 @@ import { digest } from '../../crypto/hash';
 import { distinctSastCount, isSastOf, MIN_CTL_SAST, recordKey, SIGNER_NOT_SAST_CONSEQUENCE, tooFewSastMessage } from '../../builder/ctl-rules';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { OpenctlError } from '../../util/errors';
-import type { CtlDraft, FileSource } from '../contract';
-import type { CheckView, CtlPreview, CurrentCtlView, RecordView, SignResult } from '../types';
+import type { CtlDraft, DraftRecord, FileSource } from '../contract';
+import type { CheckView, CtlMergeView, CtlPreview, CurrentCtlView, RecordView, SignResult } from '../types';
 import { certView } from './certs';
 import { readTrustListSource } from './inspect';
 import type { TokenAccess } from './token-access';
@@ -18,7 +18,7 @@ function isSpec(r: TrustRecord | RecordSpec): r is RecordSpec {
   return !('elements' in r);
 }
 
-function recordView(index: number, planned: Planned): RecordView {
+export function recordView(index: number, planned: Planned): RecordView {
   const r = planned.record;
   const role = r.role ?? -1;
   const cert = r.certificate ? safeCertView(r.certificate) : undefined;
@@ -181,4 +181,24 @@ export async function signCtl(
     verdict: { valid: verdict.valid, reason: verdict.reason },
     records: built.records.length,
   };
+}
+
+/**
+ * Merge records (a cluster's) into the CTL in progress: a record the CTL already has (same function, same
+ * certificate) is not added again, and the counts are those the records table shows after the merge.
+ */
+export async function mergeIntoCtl(draft: CtlDraft, incoming: DraftRecord[], tokens: TokenAccess): Promise<CtlMergeView> {
+  const { planned } = await plan(draft);
+  const seen = new Set(planned.map((p) => recordKey(p.record)).filter(Boolean));
+  const kept: DraftRecord[] = [];
+  for (const r of incoming) {
+    if (r.from !== 'certificate') continue;
+    const key = recordKey({ role: r.role, certificate: Buffer.from(r.certificate, 'base64') })!;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    kept.push(r);
+  }
+  const records = [...draft.records, ...kept];
+  const preview = await previewCtl({ ...draft, records }, tokens);
+  return { records, added: kept.length, alreadyThere: incoming.length - kept.length, total: preview.records.length };
 }

@@ -10,7 +10,7 @@ import { aList } from '../../util/words';
  * `openctl diff OLD NEW` for the Inspect screen: the library's diff of two CTLs or two ITLs, rendered as the CLI
  * prints it, with its verdict on whether phones holding OLD accept NEW.
  */
-export async function diffFiles(oldSource: FileSource, newSource: FileSource): Promise<DiffView> {
+export async function diffFiles(oldSource: FileSource, newSource: FileSource, labels?: { old?: string; new?: string }): Promise<DiffView> {
   const before = await readTrustListSource(oldSource);
   const after = await readTrustListSource(newSource);
   if (before.list.kind !== after.list.kind) {
@@ -22,7 +22,11 @@ export async function diffFiles(oldSource: FileSource, newSource: FileSource): P
   const newName = path.basename(after.name);
   const diff = diffTrustLists({ name: oldName, list: before.list }, { name: newName, list: after.list });
   const verdict = diff.acceptance;
+  const kind = before.list.kind.toUpperCase();
   return {
+    oldLabel: `${labels?.old ?? 'current'} ${kind} (${oldName})`,
+    newLabel: `${labels?.new ?? 'new'} ${kind} (${newName})`,
+    structured: diff,
     lines: renderDiff(diff, oldName, newName).split('\n'),
     accepted: verdict.verdict !== 'rejected',
     summary: `Phones holding ${oldName} ${verdict.verdict === 'rejected' ? 'would REJECT' : 'accept'} ${newName}${verdict.verdict === 'accepted-via-tvs' ? ' (via TVS)' : ''}: ${verdict.reason}`,

@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { FileSource } from '../contract';
 import { OpenctlError } from '../../util/errors';
@@ -21,4 +22,14 @@ export async function readSource(source: FileSource): Promise<SourceBytes> {
   }
   const file = path.resolve(source.path);
   return { name: file, bytes: await readInput(file, { maxBytes: MAX_FILE_BYTES }) };
+}
+
+/**
+ * A path the service is about to hand to a reader that would block on a FIFO or a device: a regular file or a
+ * folder is fine, and a missing path is left for the reader to name.
+ */
+export async function requireRegularFile(file: string, folderToo = false): Promise<void> {
+  const stat = await fs.stat(path.resolve(file)).catch(() => undefined);
+  if (!stat || stat.isFile() || (folderToo && stat.isDirectory())) return;
+  throw new OpenctlError(`${path.resolve(file)}: ${stat.isDirectory() ? 'is a folder, not a file' : 'not a regular file'}`);
 }
