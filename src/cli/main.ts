@@ -68,11 +68,13 @@ export async function runCli(argv: string[], io: CliIO = processIO(), signal?: A
 }
 
 /**
- * After Ctrl-C or SIGTERM a command has this long to stop on its own (a batch commits its open group, writes its
- * journal); then the process ends anyway, so that a command stuck in I/O (a dead NFS server, a peer that never
- * answers) always ends. Outputs are written to a temp file and renamed: ending here leaves nothing half-written.
+ * After Ctrl-C or SIGTERM a command has this long to stop on its own (a batch commits its open group and writes its
+ * journal: seconds on a loaded machine); then the process ends anyway, so that a command stuck in file I/O (a dead
+ * NFS server) always ends. Outputs are written to a temp file and renamed: ending here leaves nothing half-written,
+ * and a batch's journal keeps what was committed. (Node cannot end while a worker thread is inside a native call,
+ * such as a PIN-pad C_Login: that one ends when the token returns.)
  */
-export const INTERRUPT_GRACE_MS = 3000;
+export const INTERRUPT_GRACE_MS = 15_000;
 
 /** The `bin/openctl.js` entry: wires signals, runs, exits. */
 export function runFromProcess(): void {
