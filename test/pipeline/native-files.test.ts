@@ -127,8 +127,9 @@ describe('native file engine: the same bytes as the worker threads', function ()
       fs.mkdirSync(out, { recursive: true });
       fs.writeFileSync(path.join(out, 'batch000'), 'a file where the sub-folder should be');
     }
-    const native = await signWith('native', [src, '--signer', KEY], outs[0]);
-    const workers = await signWith('workers', [src, '--signer', KEY], outs[1]);
+    // --force: the folder is not empty (it holds the blocking file), which a new batch otherwise refuses.
+    const native = await signWith('native', [src, '--signer', KEY, '--force'], outs[0]);
+    const workers = await signWith('workers', [src, '--signer', KEY, '--force'], outs[1]);
     assert.equal(native.summary.failed, 3 + 60);
     assert.match(native.summary.failures.find((f) => f.source.startsWith('batch000/'))?.problem ?? '', /a parent is not a folder/);
     assertSameRuns(native, workers);

@@ -121,7 +121,7 @@ export function BatchScreen() {
           <DigestSelect id="batch-digest" value={digest} onChange={setDigest} />
           <label class="check-row">
             <input type="checkbox" checked={overwrite} onChange={(e) => setOverwrite((e.target as HTMLInputElement).checked)} />
-            Sign into an output folder that already holds files (replaces files of the same name)
+            Allow a folder that already holds files (replaces files of the same name; the CLI's --force)
           </label>
           <details class="options" open={Boolean(include || exclude || encryptWith || trust || incremental)}>
             <summary>Options (include, exclude, encrypt, trust, incremental)</summary>
