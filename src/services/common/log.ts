@@ -16,10 +16,9 @@ const FLUSH_MS = 50;
 const FLUSH_BYTES = 64 * 1024;
 
 /**
- * Lines are gathered for up to 50 ms (or 64 KiB) and written together. stderr to a file is a synchronous write,
- * and measured per request it cost the server more CPU than everything else it does besides TLS (bench:tvs);
- * one write per 50 ms does not. Whole lines only, in order; `flush()` writes what waits (the server calls it when
- * it stops).
+ * Lines are gathered for up to 50 ms (or 64 KiB) and written together: stderr to a file is a synchronous write,
+ * and under load one system call per 50 ms costs less than one per request. Whole lines only, in order; `flush()`
+ * writes what waits (the server calls it when it stops).
  */
 export function jsonLogger(stream: Writable, base: Record<string, unknown> = {}): JsonLogger {
   let pending: string[] = [];
