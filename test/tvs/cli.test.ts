@@ -154,7 +154,11 @@ describe('CLI: openctl tvs', function () {
         assert.equal(json.trusted, false);
         assert.equal(json.device, 'CP-7841-SEP00AABBCCDDEE');
         assert.equal(json.serverCertificateSha256, sha256Hex(p.tvs.certDer));
-        const lines = s.log().filter((l) => l.event === 'request');
+        let lines = s.log().filter((l) => l.event === 'request');
+        for (let i = 0; i < 100 && lines.length < 2; i += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 20)); // log lines are written in batches (50 ms)
+          lines = s.log().filter((l) => l.event === 'request');
+        }
         assert.deepEqual(lines.map((l) => [l.device, l.verdict]), [['CP-0000-SEP000000000000', 'trusted'], ['CP-7841-SEP00AABBCCDDEE', 'not-trusted']]);
       } finally {
         assert.equal(await s.stop(), 0);

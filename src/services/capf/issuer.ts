@@ -1,4 +1,4 @@
-import { createPublicKey, webcrypto as nodeWebcrypto, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, webcrypto as nodeWebcrypto, X509Certificate, type KeyObject } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { digest } from '../../crypto/hash';
 import type { Signer } from '../../crypto/signer';
@@ -101,7 +101,6 @@ export async function pemIssuer(file: string, issuerCert?: Buffer): Promise<Issu
   } catch (err) {
     // A key alone is fine when --issuer-cert names the certificate.
     if (!issuerCert || !/no certificate/.test((err as Error).message)) throw err;
-    const { createPrivateKey } = await import('node:crypto');
     try {
       key = createPrivateKey(text);
     } catch (inner) {

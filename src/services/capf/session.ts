@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { TokenError } from '../../util/errors';
@@ -269,7 +270,6 @@ async function remove(run: Run, device: CapfDevice): Promise<never> {
     return run.end(CapfReason.Invalid, { ...who, result: 'pending', detail: 'the phone did not delete its LSC' });
   }
   await s.store.confirmDelete(device.name);
-  const { rm } = await import('node:fs/promises');
   await rm(path.join(s.outDir, `${device.name}.pem`), { force: true }).catch((err: Error) => s.warn(`capf: ${device.name}: cannot remove its LSC file: ${err.message}`));
   return run.end(CapfReason.Done, { ...who, result: 'deleted', serial: device.lscSerial ?? undefined });
 }
