@@ -138,6 +138,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   await fs.mkdir(out, { recursive: true });
   const paths = statePaths(out);
   closers.push(await acquireLock(paths));
+  await checkOutFolderFree(out, options, true);
   const settings: JobSettings = {
     source,
     signer: fingerprint,
@@ -490,13 +491,18 @@ async function checkFolders(source: string, out: string): Promise<void> {
 /**
  * A new batch replaces outputs of the same name: into a folder that already holds files, it needs --force (or
  * --resume / --incremental, which know what the folder holds). An interrupted batch is left to the journal check,
- * which says to resume it.
+ * which says to resume it. Checked twice: before the signer is opened (no PIN asked for a run that cannot start),
+ * where a lock file defers the verdict to the lock (another batch writing is the true reason), and again once this
+ * run holds the lock, where the state folder it made itself does not count.
  */
-async function checkOutFolderFree(out: string, options: BatchSignOptions): Promise<void> {
+async function checkOutFolderFree(out: string, options: BatchSignOptions, holdingLock = false): Promise<void> {
   if (options.force || options.resume || options.incremental) return;
-  const entries = await fs.readdir(out).catch(() => [] as string[]);
+  const paths = statePaths(out);
+  if (!holdingLock && (await fs.lstat(paths.lock).then(() => true, () => false))) return;
+  const stateDir = path.basename(paths.dir);
+  const entries = (await fs.readdir(out).catch(() => [] as string[])).filter((e) => !(holdingLock && e === stateDir));
   if (entries.length === 0) return;
-  if (await fs.stat(statePaths(out).journal).then(() => true, () => false)) return;
+  if (await fs.stat(paths.journal).then(() => true, () => false)) return;
   throw new OpenctlError(
     `--out ${out}: already holds ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}: add --force to sign into it (files of the same name are replaced), --incremental to sign only what changed, or choose an empty folder`,
   );
