@@ -15,10 +15,14 @@ interface Run {
   stderr: string;
 }
 
-/** `openctl batch sign` as a real process; `asNobody` drops root (root reads every folder whatever its mode). */
-function batchSign(args: string[], options: { asNobody?: boolean } = {}): Promise<Run> {
+/**
+ * `openctl batch sign` as a real process. `withoutOverride` drops root's power to read every folder whatever its mode
+ * (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH) but stays uid 0, so the checkout stays readable wherever CI cloned it (a
+ * 0700 temp folder shuts out another user such as nobody).
+ */
+function batchSign(args: string[], options: { withoutOverride?: boolean } = {}): Promise<Run> {
   const argv = [CLI_BIN, 'batch', 'sign', ...args, '--jobs', '2'];
-  const [cmd, cmdArgs] = options.asNobody ? ['setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, ...argv]] : [process.execPath, argv];
+  const [cmd, cmdArgs] = options.withoutOverride ? ['setpriv', ['--bounding-set=-dac_override,-dac_read_search', process.execPath, ...argv]] : [process.execPath, argv];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, cmdArgs as string[], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -60,9 +64,8 @@ describe('batch: faults are per-file failures, never exit 70', function () {
     writePhoneConfigs(path.join(src, 'open'), 20, { min: 200, max: 400 });
     writePhoneConfigs(path.join(src, 'locked'), 5, { min: 200, max: 400, base: 0x100 });
     fs.mkdirSync(out);
-    if (isRoot) execFileSync('chown', ['-R', 'nobody:nogroup', src, out]);
     fs.chmodSync(path.join(src, 'locked'), 0o000);
-    const r = await batchSign([src, '--out', out, '--signer', SIGNER, '--json'], { asNobody: isRoot });
+    const r = await batchSign([src, '--out', out, '--signer', SIGNER, '--json'], { withoutOverride: isRoot });
     assert.equal(r.code, 1, r.stderr);
     const summary = JSON.parse(r.stdout) as { signed: number; failed: number; failures: Array<{ source: string; problem: string }> };
     assert.equal(summary.signed, 20);
@@ -70,7 +73,7 @@ describe('batch: faults are per-file failures, never exit 70', function () {
     assert.doesNotMatch(r.stderr, /internal error/);
     // Fixed permissions: the next run signs what was missed and keeps the rest.
     fs.chmodSync(path.join(src, 'locked'), 0o755);
-    const again = await batchSign([src, '--out', out, '--signer', SIGNER, '--incremental', '--json'], { asNobody: isRoot });
+    const again = await batchSign([src, '--out', out, '--signer', SIGNER, '--incremental', '--json'], { withoutOverride: isRoot });
     assert.equal(again.code, 0, again.stderr);
     const second = JSON.parse(again.stdout) as { signed: number; kept: number };
     assert.deepEqual([second.signed, second.kept], [5, 20]);
