@@ -16,6 +16,7 @@ import {
 import { useApp } from '../context';
 import { Badge, ErrorLine, Section } from '../components/basics';
 import { PathField } from '../components/file-picker';
+import { VerdictTable } from '../components/verdicts';
 import { DigestSelect, TokenSelect, type Hash } from '../components/choices';
 import { errorMessage, uid } from '../util';
 
@@ -37,8 +38,6 @@ const PROCEDURES: ReadonlyArray<{ id: PlanProcedure; title: string; help: string
 /** The CLI plan's own words for each method (its first step's title): who learns what, said one way only. */
 const METHOD_LABEL = MOVE_CLUSTER_METHOD_TITLE;
 
-const VERDICT_TONE = { accepted: 'ok', 'accepted-via-tvs': 'info', rejected: 'error' } as const;
-const VERDICT_TEXT = { accepted: 'accepted', 'accepted-via-tvs': 'accepted via TVS', rejected: 'rejected' } as const;
 
 /** Which inputs each procedure shows, in form order (names from src/plan/fields.ts, as the CLI options). */
 const LIST_FIELDS: Record<PlanProcedure, PlanField[]> = {
@@ -112,47 +111,11 @@ function StepView({ step, index }: { step: PlanView['steps'][number]; index: num
           <li key={i}>{a}</li>
         ))}
       </ol>
-      <div class="table-wrap">
-        <table data-testid="plan-verdicts">
-          <caption>
-            Preflight: phones holding {step.phoneHas.length ? step.phoneHas.join(' + ') : 'nothing'}
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">File</th>
-              <th scope="col">Verdict</th>
-              <th scope="col">Rule</th>
-              <th scope="col">Why</th>
-            </tr>
-          </thead>
-          <tbody>
-            {step.verdicts.map((v, i) => (
-              <tr key={i} data-verdict={v.verdict}>
-                <td class="mono">{v.name}</td>
-                <td>
-                  <Badge tone={VERDICT_TONE[v.verdict]}>{VERDICT_TEXT[v.verdict]}</Badge>
-                </td>
-                <td class="mono">{v.rule}</td>
-                <td>
-                  {v.reason}
-                  {v.verdict === 'rejected' && v.missing && (
-                    <span class="muted">
-                      {' '}
-                      Missing: “{v.missing.subject}”, serial {v.missing.serial}.
-                    </span>
-                  )}
-                  {v.warnings.map((w, j) => (
-                    <span key={j} class="muted">
-                      {' '}
-                      Warning: {w.message}
-                    </span>
-                  ))}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <VerdictTable
+        verdicts={step.verdicts}
+        testId="plan-verdicts"
+        caption={`Preflight: phones holding ${step.phoneHas.length ? step.phoneHas.join(' + ') : 'nothing'}`}
+      />
     </section>
   );
 }
