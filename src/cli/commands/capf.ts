@@ -17,6 +17,7 @@ import { ExitCode, OpenctlError } from '../../util/errors';
 import { requireDeviceName } from '../../services/capf/device-name';
 import { DEFAULT_KEY_SPEC, formatKeySpec, parseKeySpec } from '../../services/capf/key-spec';
 import { hashPassword } from '../../services/capf/password';
+import { deviceSummary } from '../../services/capf/device-view';
 
 /**
  * `openctl capf ...`: the devices CAPF enrols (`device add/set/list/remove`, `history`), the service
@@ -116,7 +117,7 @@ export function register(program: Command, ctx: CliContext): void {
       await withStore(opts.db, ctx, async (store) => {
         const devices = await store.listDevices();
         if (opts.json) {
-          printJson(ctx.io, { devices: devices.map(deviceJson) });
+          printJson(ctx.io, { devices: devices.map(deviceSummary) });
           return;
         }
         if (devices.length === 0) {
@@ -380,20 +381,6 @@ async function readCsv(file: string, base: { operation: CapfOperation; auth: Cap
   });
 }
 
-function deviceJson(d: CapfDevice) {
-  return {
-    device: d.name,
-    operation: d.operation,
-    auth: d.auth,
-    key: d.keySpec,
-    passwordSet: d.passwordHash !== null,
-    failures: d.failures,
-    lscSerial: d.lscSerial,
-    lscNotAfter: d.lscNotAfter,
-    lastContact: d.lastContact,
-    lastResult: d.lastResult,
-  };
-}
 
 function pem(der: Buffer): string {
   return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;

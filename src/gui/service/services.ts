@@ -11,6 +11,7 @@ import { TVS_MIGRATIONS, TTL_DEFAULT, TvsStore, sha256Hex, type TvsPut } from '.
 import { CapfStore, type CapfDevice } from '../../store/capf';
 import { CAPF_MIGRATIONS } from '../../store/capf-migrations';
 import { requireDeviceName } from '../../services/capf/device-name';
+import { deviceSummary } from '../../services/capf/device-view';
 import { DEFAULT_KEY_SPEC, formatKeySpec, parseKeySpec } from '../../services/capf/key-spec';
 import { OpenctlError } from '../../util/errors';
 import type { RequestOf } from '../contract';
@@ -118,18 +119,7 @@ export async function tvsRemove(request: RequestOf<'tvsRemove'>): Promise<TvsCha
 }
 
 function capfView(d: CapfDevice): CapfDeviceView {
-  return {
-    device: d.name,
-    operation: d.operation,
-    auth: d.auth,
-    key: d.keySpec,
-    passwordSet: d.passwordHash !== null,
-    failures: d.failures,
-    lscSerial: d.lscSerial,
-    lscNotAfter: d.lscNotAfter,
-    lastContact: d.lastContact,
-    lastResult: d.lastResult,
-  };
+  return deviceSummary(d);
 }
 
 export async function capfList(request: RequestOf<'capfList'>): Promise<CapfDeviceView[]> {
