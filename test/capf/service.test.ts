@@ -383,7 +383,7 @@ describe('capf: devices, serve and enroll (SQLite store, PEM CA through an inter
     await run('mkfifo', [fifo]);
     const r7 = await cli(['capf', 'device', 'add', '--db', db, dev(0x73), '--auth', 'password', '--password-file', fifo]);
     assert.equal(r7.code, 2, 'a FIFO is refused, not waited on');
-    assert.match(r7.stderr, /pw\.fifo: not a regular file/);
+    assert.match(r7.stderr, /pw\.fifo: cannot read the password file: is a named pipe \(FIFO\), not a regular file\n$/);
     const r6 = await cli(['capf', 'device', 'add', '--db', db, dev(0x72), '--password', 'x']);
     assert.equal(r6.code, 2, 'no password option on add');
     assert.equal((await list()).some((d) => [dev(0x70), dev(0x71), dev(0x72), dev(0x73)].includes(String(d.device))), false, 'nothing half-added');

@@ -72,7 +72,7 @@ describe('cli: show --summary lists every record with its certificate expiry', f
     assert.match(rows[2]!, new RegExp(`^3\\s+TFTP\\s+old-tftp\\.example\\.net\\s+old-tftp\\.example\\.net / 10\\.0\\.0\\.9\\s+${expiredDay} EXPIRED$`));
     assert.match(rows[3]!, /^4\s+CAPF\s+capf-soon\s+-\s+\d{4}-\d\d-\d\d \(in 20 days\)$/);
     // The crafted CN (ESC [8m hides what follows on a terminal) is printed escaped.
-    assert.match(rows[4]!, /^5\s+CCM\s+evil\\x1b\[8mhidden\\x07\\x1b\[0m\s+-\s+\d{4}-\d\d-\d\d$/);
+    assert.match(rows[4]!, /^5\s+CCM\s+evil\\u001b\[8mhidden\\u0007\\u001b\[0m\s+-\s+\d{4}-\d\d-\d\d$/);
     assert.equal(lines.length, 9, r.stdout);
     assert.equal(lines[8], 'The CTL file was verified successfully.');
     assert.ok(!r.stdout.includes('\u001b'), 'no escape character reaches the terminal');

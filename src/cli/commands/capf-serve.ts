@@ -19,7 +19,8 @@ import { AuditLog } from '../../services/capf/audit';
 import { CertificateAuthenticator } from '../../services/capf/cert-auth';
 import { pemIssuer, TokenIssuer, type IssuingKey } from '../../services/capf/issuer';
 import { CapfMetrics, startCapfServer } from '../../services/capf/server';
-import { checkFolder, parseCount, parseSeconds, readRegularFile, type ServeCliOptions } from './capf';
+import { checkFolder, parseCount, parseSeconds, type ServeCliOptions } from './capf';
+import { readInput } from '../inputs';
 
 /** `capf serve`: everything is checked and opened before the port opens; then it runs until SIGTERM. */
 export async function serveCapf(opts: ServeCliOptions, ctx: CliContext, debug: boolean): Promise<void> {
@@ -36,11 +37,11 @@ export async function serveCapf(opts: ServeCliOptions, ctx: CliContext, debug: b
   const outDir = resolve(opts.out);
   await checkFolder(outDir, '--out');
 
-  const tls = parsePemBundle((await readRegularFile(resolve(opts.signer), 'CAPF signer PEM')).toString('utf8'), opts.signer);
+  const tls = parsePemBundle((await readInput(resolve(opts.signer), 'CAPF signer PEM')).toString('utf8'), opts.signer);
   const certs = async (files: string[], what: string) =>
     (await Promise.all(files.map(async (f) => {
       try {
-        return readCertificates(await readRegularFile(resolve(f), what));
+        return readCertificates(await readInput(resolve(f), what));
       } catch (err) {
         throw err instanceof OpenctlError && err.message.startsWith(resolve(f)) ? err : new OpenctlError(`${f}: ${(err as Error).message}`);
       }

@@ -329,7 +329,7 @@ export function parseSeconds(value: string, option: string): number {
 async function readPassword(file: string | undefined, ctx: CliContext): Promise<string> {
   let password: string;
   if (file) {
-    const bytes = await readRegularFile(path.resolve(ctx.io.cwd, file), 'password file');
+    const bytes = await readInput(path.resolve(ctx.io.cwd, file), 'password file');
     password = bytes.toString('utf8').replace(/\r?\n$/, '');
     if (password.length === 0) throw new OpenctlError(`${file}: the password file is empty`);
   } else {
@@ -348,7 +348,7 @@ function checkPassword(password: string, where: string): void {
 }
 
 async function readCsv(file: string, base: { operation: CapfOperation; auth: CapfAuth; keySpec: string }) {
-  const text = (await readRegularFile(file, 'CSV file')).toString('utf8');
+  const text = (await readInput(file, 'CSV file')).toString('utf8');
   const lines = text.split(/\r?\n/).map((l, i) => ({ line: i + 1, text: l.trim() })).filter((l) => l.text && !l.text.startsWith('#'));
   if (lines.length === 0) throw new OpenctlError(`${file}: empty (expected a header line: device[,op,auth,key,password])`);
   const header = lines[0]!.text.split(',').map((h) => h.trim().toLowerCase());
@@ -397,7 +397,7 @@ function parseServer(spec: string): { host: string; port: number } {
 
 /** `--capf-cert`: a certificate file, or a CTL/ITL whose records with role CAPF name the certificates. */
 export async function readCapfCertificates(file: string): Promise<Buffer[]> {
-  const bytes = await readRegularFile(file, 'certificate or trust list');
+  const bytes = await readInput(file, 'certificate or trust list');
   if (!bytes.subarray(0, 64).toString('latin1').includes('-----BEGIN')) {
     let list;
     try {
@@ -419,7 +419,7 @@ export async function readCapfCertificates(file: string): Promise<Buffer[]> {
 }
 
 async function readMic(file: string): Promise<{ key: KeyObject; certificate: Buffer }> {
-  const text = (await readRegularFile(file, 'MIC PEM')).toString('utf8');
+  const text = (await readInput(file, 'MIC PEM')).toString('utf8');
   const { key, certificate } = parsePemBundle(text, file);
   if (!new X509Certificate(certificate).checkPrivateKey(key)) throw new OpenctlError(`${file}: the private key does not belong to the certificate`);
   return { key: createPrivateKey(key.export({ type: 'pkcs8', format: 'pem' })), certificate };
@@ -435,14 +435,3 @@ export async function checkFolder(dir: string, option: string): Promise<void> {
   if (!stat.isDirectory()) throw new OpenctlError(`${option} ${dir}: not a folder`);
 }
 
-/** Like readInput, but a FIFO or a device (which would block the read, or never end) is refused at once. */
-export async function readRegularFile(file: string, what: string): Promise<Buffer> {
-  let stat;
-  try {
-    stat = await fs.stat(file);
-  } catch {
-    return readInput(file, what); // its error names the file and the reason
-  }
-  if (!stat.isFile() && !stat.isDirectory()) throw new OpenctlError(`${file}: not a regular file (a ${what} is read whole, not from a FIFO or a device)`);
-  return readInput(file, what);
-}

@@ -60,7 +60,7 @@ interface LiveTvsSummary {
 async function askTvs(opts: PreflightOptions, settings: InputSettings & { timeoutMs: number }, deploy: PhoneFile[], phones: PhoneTrust[]) {
   const { parseTvsTarget, tvsAnchorsFrom, DEFAULT_DEVICE } = await import('../../services/tvs/client');
   const { askLiveTvs, candidateCertificates } = await import('../../services/tvs/ask');
-  const { readInput } = await import('./tvs'); // refuses FIFOs and devices instead of blocking on them
+  const { readInput } = await import('../inputs'); // refuses FIFOs and devices instead of blocking on them
   if (opts.tvsCert.length === 0) {
     throw new OpenctlError('--tvs needs --tvs-cert: the TVS certificate, or an ITL whose TVS record names it (phones authenticate TVS that way)');
   }

@@ -3,7 +3,8 @@ import { X509Certificate } from 'node:crypto';
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { promises as fs } from 'node:fs';
-import { readInput as readAnyInput } from '../inputs';
+import { readInput } from '../inputs';
+import { safeText } from '../../util/safe-text';
 import { log, out, printJson } from '../io';
 import { ExitCode, OpenctlError } from '../../util/errors';
 import { certificateInfo, readCertificates } from '../../crypto/certificate';
@@ -248,9 +249,9 @@ export function register(program: Command, ctx: CliContext): void {
           ms: Math.round(answer.ms * 100) / 100,
         });
       } else if (r.trusted) {
-        out(ctx.io, `trusted: ${printable(info.subject)}: roles ${r.roles.map(roleName).join(', ') || '(none)'}; TTL ${r.ttl} s (TVS ${where})`);
+        out(ctx.io, `trusted: ${safeText(info.subject)}: roles ${r.roles.map(roleName).join(', ') || '(none)'}; TTL ${r.ttl} s (TVS ${where})`);
       } else {
-        out(ctx.io, `not trusted: ${printable(info.subject)} (TVS ${where})`);
+        out(ctx.io, `not trusted: ${safeText(info.subject)} (TVS ${where})`);
       }
       ctx.setExitCode(r.trusted ? ExitCode.Ok : ExitCode.Rejected);
     });
@@ -269,28 +270,14 @@ interface ServeOpts {
   drainTimeout?: string;
 }
 
-/**
- * Inputs must be regular files: a FIFO or a device would block the read (and the process) without end.
- * (Missing files and folders get readInput's own one-line errors.)
- */
-export async function readInput(file: string, what: string): Promise<Buffer> {
-  const stat = await fs.stat(file).catch(() => undefined);
-  if (stat && !stat.isFile() && !stat.isDirectory()) throw new OpenctlError(`${file}: not a regular file (a FIFO or a device?), not a ${what}`);
-  return readAnyInput(file, what);
-}
-
 function collectList(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
 function line(head: string, e: { subject: string; roles: string[]; ttl: number; sha256?: string }): string {
-  return `${head}  ${e.roles.join(',') || '-'}  ttl ${e.ttl}  ${printable(e.subject)}`;
+  return `${head}  ${e.roles.join(',') || '-'}  ttl ${e.ttl}  ${safeText(e.subject)}`;
 }
 
-/** Certificate names come from strangers: control characters are shown as \xNN, never sent to the terminal. */
-export function printable(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
 
 export function parseTtl(value: string | undefined): number {
   if (value === undefined) return TTL_DEFAULT;

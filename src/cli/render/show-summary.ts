@@ -1,14 +1,15 @@
 import type { FileReport, RecordSummary } from '../../inspect/report-types';
+import { safeText } from '../../util/safe-text';
 
 const KIND_LABEL = { ctl: 'CTL', itl: 'ITL', signed: 'signed file', encrypted: 'encrypted config' } as const;
 const MAX_NAME = 40;
 
 /**
- * Names come from the file: control characters are escaped (\xNN) and long values cut, so that a crafted subject
- * cannot move the cursor, hide text or push the verdict off the line.
+ * Names come from the file: escaped as everything openctl prints (src/util/safe-text.ts), then cut to the column,
+ * so that a crafted subject cannot move the cursor, hide text or push the verdict off the line.
  */
 function printable(text: string, max = MAX_NAME): string {
-  const escaped = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const escaped = safeText(text, Number.MAX_SAFE_INTEGER);
   return escaped.length > max ? `${escaped.slice(0, max - 1)}…` : escaped;
 }
 
