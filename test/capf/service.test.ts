@@ -144,7 +144,8 @@ describe('capf: devices, serve and enroll (SQLite store, PEM CA through an inter
     const entry = await auditOf(name, 'installed');
     assert.equal(entry.serial, result.serial);
     assert.match(String(entry.peer), /^127\.0\.0\.1:\d+$/);
-    assert.ok(server.events('session').some((e) => e.device === name && e.result === 'installed'), 'one JSON log line per session');
+    // The server logs the session after the phone saw its end: wait for the line, do not race it.
+    await eventually('one JSON log line per session', () => server.events('session').some((e) => e.device === name && e.result === 'installed'));
 
     // Nothing scheduled any more: the next session ends with "nothing to do".
     const again = await enrollCli(name);
@@ -339,7 +340,7 @@ describe('capf: devices, serve and enroll (SQLite store, PEM CA through an inter
     assert.deepEqual(results.map((r) => r.code), names.map(() => 0), results.map((r) => r.stderr).join(''));
     const serials = results.map((r) => (JSON.parse(r.stdout) as { serial: string }).serial);
     assert.equal(new Set(serials).size, names.length, 'distinct serials');
-    assert.ok(server.events('tls-error').length >= 2, 'garbage before TLS is logged');
+    await eventually('garbage before TLS is logged', () => server.events('tls-error').length >= 2);
   });
 
   it('reassembles a phone\'s messages sent one byte at a time', async () => {
@@ -349,6 +350,9 @@ describe('capf: devices, serve and enroll (SQLite store, PEM CA through an inter
     const socket = tls.connect({ port: server.port, host: '127.0.0.1', rejectUnauthorized: false });
     const received: Buffer[] = [];
     socket.on('data', (c: Buffer) => received.push(c));
+    // Listen for the end before writing: the server may answer and close before the last pause ends.
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('error', () => undefined);
     await eventually('the auth request', () => Buffer.concat(received).length >= 16);
     const request = Buffer.concat(received);
     const session = request.readUInt32BE(2);
@@ -357,7 +361,7 @@ describe('capf: devices, serve and enroll (SQLite store, PEM CA through an inter
       socket.write(Buffer.of(byte));
       await new Promise((r) => setTimeout(r, 2));
     }
-    await new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    await closed;
     const answer = Buffer.concat(received).subarray(16);
     assert.deepEqual([...answer], [0x55, 0x0f, ...request.subarray(2, 6), 0x00, 0x04, 0x01, 0x00, 0x01, 0x00], 'end session, reason 0: nothing to do');
     assert.equal((await auditOf(name, 'nothing-to-do')).device, name);
