@@ -9,7 +9,7 @@ import { errorMessage } from '../util';
  * Tries-left warnings come from the token's flags; before the final try the person must confirm.
  */
 export function LoginDialog({ token, onClose }: { token?: TokenView; onClose(): void }) {
-  const { api, notify } = useApp();
+  const { api, notify, refreshTokens } = useApp();
   const dialog = useRef<HTMLDialogElement>(null);
   const pinInput = useRef<HTMLInputElement>(null);
   const [result, setResult] = useState<LoginResult | undefined>();
@@ -43,6 +43,9 @@ export function LoginDialog({ token, onClose }: { token?: TokenView; onClose(): 
       if (answer.loggedIn) {
         notify(answer.message);
         onClose();
+        // Ask for the new state rather than wait for the service's event: an event stream that dropped and
+        // reconnected meanwhile would leave the card saying "login required" (as logout does).
+        await refreshTokens();
       } else {
         setResult(answer);
         pinInput.current?.focus();
