@@ -2,6 +2,7 @@ import type { ComponentChildren } from 'preact';
 import type { FileVerdict, HoldingSummary, RecordView } from '../../../src/gui/types';
 import { Badge, ExpiryBadge } from './basics';
 import { commonName } from '../util';
+import { DataTable } from './data-table';
 
 const VERDICT_TONE = { accepted: 'ok', 'accepted-via-tvs': 'info', rejected: 'error' } as const;
 const VERDICT_TEXT = { accepted: 'accepted', 'accepted-via-tvs': 'accepted via TVS', rejected: 'rejected' } as const;
@@ -13,47 +14,34 @@ export function VerdictBadge({ verdict }: { verdict: FileVerdict['verdict'] }) {
 /** The trust model's verdicts, one row per file: the verdict, its rule id, and why (as `openctl preflight` says). */
 export function VerdictTable({ verdicts, caption, testId = 'verdicts' }: { verdicts: FileVerdict[]; caption: string; testId?: string }) {
   return (
-    <div class="table-wrap">
-      <table data-testid={testId} class="wrap-table">
-        <caption>{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">File</th>
-            <th scope="col">Verdict</th>
-            <th scope="col">Rule</th>
-            <th scope="col">Why</th>
-          </tr>
-        </thead>
-        <tbody>
-          {verdicts.map((v, i) => (
-            <tr key={i} data-verdict={v.verdict} data-rule={v.rule}>
-              <td class="mono">{v.name}</td>
-              <td>
-                <VerdictBadge verdict={v.verdict} />
-              </td>
-              <td class="mono" title={v.ruleText}>
-                {v.rule}
-              </td>
-              <td>
-                {v.reason}
-                {v.verdict === 'rejected' && v.missing && (
-                  <span class="muted">
-                    {' '}
-                    Missing: “{v.missing.subject}”, serial {v.missing.serial}.
-                  </span>
-                )}
-                {v.warnings.map((w, j) => (
-                  <span key={j} class="muted">
-                    {' '}
-                    Warning: {w.message}
-                  </span>
-                ))}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable caption={caption} testId={testId} columns={['File', 'Verdict', 'Rule', 'Why']}>
+      {verdicts.map((v, i) => (
+        <tr key={i} data-verdict={v.verdict} data-rule={v.rule}>
+          <td class="mono">{v.name}</td>
+          <td>
+            <VerdictBadge verdict={v.verdict} />
+          </td>
+          <td class="mono" title={v.ruleText}>
+            {v.rule}
+          </td>
+          <td>
+            {v.reason}
+            {v.verdict === 'rejected' && v.missing && (
+              <span class="muted">
+                {' '}
+                Missing: “{v.missing.subject}”, serial {v.missing.serial}.
+              </span>
+            )}
+            {v.warnings.map((w, j) => (
+              <span key={j} class="muted">
+                {' '}
+                Warning: {w.message}
+              </span>
+            ))}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
@@ -83,54 +71,33 @@ export function Holding({ holding, label }: { holding?: HoldingSummary; label: s
  */
 export function RecordRows({ records, caption, testId, actions }: { records: RecordView[]; caption: string; testId: string; actions?: (r: RecordView) => ComponentChildren }) {
   return (
-    <div class="table-wrap">
-      <table data-testid={testId} class="wrap-table">
-        <caption>{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">#</th>
-            <th scope="col">Function</th>
-            <th scope="col">Subject</th>
-            <th scope="col">Serial and SHA-1</th>
-            <th scope="col">DNS name / IP</th>
-            <th scope="col">From</th>
-            <th scope="col">Certificate</th>
-            {actions && (
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
+    <DataTable caption={caption} testId={testId} columns={['#', 'Function', 'Subject', 'Serial and SHA-1', 'DNS name / IP', 'From', 'Certificate', { srOnly: 'Actions' }]}>
+      {records.map((r) => (
+        <tr key={r.index}>
+          <td class="num">{r.index + 1}</td>
+          <td>{r.roleName}</td>
+          <td class="mono" title={r.subject}>
+            {commonName(r.subject) || '(none)'}
+          </td>
+          <td class="mono small fingerprint">
+            <span data-field="serial">{r.serialHex ?? ''}</span>
+            {r.certificate && (
+              <>
+                <br />
+                <span data-field="sha1">{r.certificate.sha1}</span>
+              </>
             )}
-          </tr>
-        </thead>
-        <tbody>
-          {records.map((r) => (
-            <tr key={r.index}>
-              <td class="num">{r.index + 1}</td>
-              <td>{r.roleName}</td>
-              <td class="mono" title={r.subject}>
-                {commonName(r.subject) || '(none)'}
-              </td>
-              <td class="mono small fingerprint">
-                <span data-field="serial">{r.serialHex ?? ''}</span>
-                {r.certificate && (
-                  <>
-                    <br />
-                    <span data-field="sha1">{r.certificate.sha1}</span>
-                  </>
-                )}
-              </td>
-              <td>
-                {r.dnsName ?? ''}
-                {r.dnsName && r.ipv4 ? <br /> : null}
-                {r.ipv4 ?? ''}
-              </td>
-              <td>{r.source}</td>
-              <td>{r.certificate ? <ExpiryBadge cert={r.certificate} /> : <Badge tone="info">no certificate</Badge>}</td>
-              {actions && <td>{actions(r)}</td>}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+          </td>
+          <td>
+            {r.dnsName ?? ''}
+            {r.dnsName && r.ipv4 ? <br /> : null}
+            {r.ipv4 ?? ''}
+          </td>
+          <td>{r.source}</td>
+          <td>{r.certificate ? <ExpiryBadge cert={r.certificate} /> : <Badge tone="info">no certificate</Badge>}</td>
+          {actions && <td>{actions(r)}</td>}
+        </tr>
+      ))}
+    </DataTable>
   );
 }

@@ -5,6 +5,7 @@ import { Badge, ErrorLine, Section } from '../components/basics';
 import { PathField } from '../components/file-picker';
 import { DigestSelect, TokenSelect, type Hash } from '../components/choices';
 import { errorMessage, formatDuration, lines } from '../util';
+import { DataTable } from '../components/data-table';
 
 function Progress({ state }: { state: BatchState }) {
   const total = state.total;
@@ -187,25 +188,14 @@ export function BatchScreen() {
           )}
           {state.status === 'cancelled' && state.resumable && <p>Cancelled: choose Resume to finish the job without signing completed files again.</p>}
           {state.errors.length > 0 && (
-            <div class="table-wrap">
-              <table data-testid="batch-errors">
-                <caption>Files that failed ({state.failed})</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">File</th>
-                    <th scope="col">Problem</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {state.errors.map((e, i) => (
-                    <tr key={i}>
-                      <td class="mono">{e.file}</td>
-                      <td>{e.message}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable caption={<>Files that failed ({state.failed})</>} testId="batch-errors" className="" columns={['File', 'Problem']}>
+              {state.errors.map((e, i) => (
+                <tr key={i}>
+                  <td class="mono">{e.file}</td>
+                  <td>{e.message}</td>
+                </tr>
+              ))}
+            </DataTable>
           )}
         </Section>
       )}

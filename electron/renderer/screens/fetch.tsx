@@ -4,6 +4,7 @@ import { useApp } from '../context';
 import { Badge, ErrorLine, Section } from '../components/basics';
 import { PathField } from '../components/file-picker';
 import { errorMessage } from '../util';
+import { DataTable } from '../components/data-table';
 
 type Via = 'tftp,http' | 'tftp' | 'http' | 'http,tftp';
 
@@ -113,48 +114,33 @@ export function FetchScreen() {
             <p class={`verdict verdict-${result.failed ? 'error' : 'ok'}`} role="status" data-testid="fetch-status">
               {result.failed ? 'A download failed, or nothing could be downloaded.' : `Saved in ${result.out}.`}
             </p>
-            <div class="table-wrap">
-              <table data-testid="fetch-files" class="wrap-table">
-                <caption>Files a phone downloads</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">File</th>
-                    <th scope="col">Result</th>
-                    <th scope="col">SHA-1</th>
-                    <th scope="col">
-                      <span class="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {result.files.map((f) => (
-                    <tr key={f.name} data-got={String(Boolean(f.file))}>
-                      <td class="mono">{f.name}</td>
-                      <td>
-                        {f.file ? (
-                          <Badge tone="ok">
-                            {f.bytes} bytes via {f.via?.toUpperCase()}
-                          </Badge>
-                        ) : f.notFound ? (
-                          <Badge tone="info">not on the server</Badge>
-                        ) : (
-                          <Badge tone="error">failed</Badge>
-                        )}{' '}
-                        {f.attempts.length > 0 && <span class="muted small">{f.attempts.map((a) => `${a.via.toUpperCase()}: ${a.error}`).join('; ')}</span>}
-                      </td>
-                      <td class="mono small fingerprint">{f.sha1 ?? ''}</td>
-                      <td>
-                        {f.file && (
-                          <button type="button" class="small" aria-label={`Open ${f.name} in Inspect`} onClick={() => openIn('inspect', [f.file!])}>
-                            Inspect
-                          </button>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable caption="Files a phone downloads" testId="fetch-files" columns={['File', 'Result', 'SHA-1', { srOnly: 'Actions' }]}>
+              {result.files.map((f) => (
+                <tr key={f.name} data-got={String(Boolean(f.file))}>
+                  <td class="mono">{f.name}</td>
+                  <td>
+                    {f.file ? (
+                      <Badge tone="ok">
+                        {f.bytes} bytes via {f.via?.toUpperCase()}
+                      </Badge>
+                    ) : f.notFound ? (
+                      <Badge tone="info">not on the server</Badge>
+                    ) : (
+                      <Badge tone="error">failed</Badge>
+                    )}{' '}
+                    {f.attempts.length > 0 && <span class="muted small">{f.attempts.map((a) => `${a.via.toUpperCase()}: ${a.error}`).join('; ')}</span>}
+                  </td>
+                  <td class="mono small fingerprint">{f.sha1 ?? ''}</td>
+                  <td>
+                    {f.file && (
+                      <button type="button" class="small" aria-label={`Open ${f.name} in Inspect`} onClick={() => openIn('inspect', [f.file!])}>
+                        Inspect
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
             {lists.length > 0 && (
               <div class="actions">
                 <button type="button" onClick={() => openIn('preflight', lists)}>

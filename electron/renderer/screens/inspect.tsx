@@ -5,36 +5,23 @@ import { useApp } from '../context';
 import { Badge, ErrorLine, Section } from '../components/basics';
 import { FilePicker } from '../components/file-picker';
 import { errorMessage, sourceName } from '../util';
+import { DataTable } from '../components/data-table';
 
 type ElementRow = FileReport['rows'][number];
 
 function ElementTable({ rows, caption }: { rows: ElementRow[]; caption: string }) {
   return (
-    <div class="table-wrap">
-      <table class="elements">
-        <caption>{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Byte</th>
-            <th scope="col">Tag</th>
-            <th scope="col">Name</th>
-            <th scope="col">Length</th>
-            <th scope="col">Value</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r, i) => (
-            <tr key={i}>
-              <td class="num">{r.offset}</td>
-              <td class="num">{r.tag}</td>
-              <td class={`depth-${Math.min(r.depth, 3)}`}>{r.name}</td>
-              <td class="num">{r.length}</td>
-              <td class="mono wrap">{r.value ?? ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable caption={caption} className="elements" columns={['Byte', 'Tag', 'Name', 'Length', 'Value']}>
+      {rows.map((r, i) => (
+        <tr key={i}>
+          <td class="num">{r.offset}</td>
+          <td class="num">{r.tag}</td>
+          <td class={`depth-${Math.min(r.depth, 3)}`}>{r.name}</td>
+          <td class="num">{r.length}</td>
+          <td class="mono wrap">{r.value ?? ''}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
@@ -131,33 +118,20 @@ type DiffRecord = DiffView['structured']['added'][number];
 function DiffRecords({ records, caption, testId }: { records: DiffRecord[]; caption: string; testId: string }) {
   if (records.length === 0) return null;
   return (
-    <div class="table-wrap">
-      <table data-testid={testId} class="wrap-table">
-        <caption>{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Function</th>
-            <th scope="col">Subject</th>
-            <th scope="col">Serial and SHA-1</th>
-            <th scope="col">DNS name / IP</th>
-          </tr>
-        </thead>
-        <tbody>
-          {records.map((r, i) => (
-            <tr key={i}>
-              <td>{r.role}</td>
-              <td class="mono">{r.subject ?? '(none)'}</td>
-              <td class="mono small fingerprint">
-                {r.serial ?? ''}
-                <br />
-                {r.certificate ?? ''}
-              </td>
-              <td>{[r.dnsName, r.ipv4].filter(Boolean).join(' / ')}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable caption={caption} testId={testId} columns={['Function', 'Subject', 'Serial and SHA-1', 'DNS name / IP']}>
+      {records.map((r, i) => (
+        <tr key={i}>
+          <td>{r.role}</td>
+          <td class="mono">{r.subject ?? '(none)'}</td>
+          <td class="mono small fingerprint">
+            {r.serial ?? ''}
+            <br />
+            {r.certificate ?? ''}
+          </td>
+          <td>{[r.dnsName, r.ipv4].filter(Boolean).join(' / ')}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
@@ -203,31 +177,18 @@ function DiffResult({ diff }: { diff: DiffView }) {
       <DiffRecords records={d.added} caption={`Added in the ${diff.newLabel}`} testId="diff-added" />
       <DiffRecords records={d.removed} caption={`Removed from the ${diff.oldLabel}`} testId="diff-removed" />
       {d.changed.length > 0 && (
-        <div class="table-wrap">
-          <table data-testid="diff-changed" class="wrap-table">
-            <caption>Changed records</caption>
-            <thead>
-              <tr>
-                <th scope="col">Record</th>
-                <th scope="col">What changed</th>
-                <th scope="col">In the {diff.oldLabel}</th>
-                <th scope="col">In the {diff.newLabel}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {d.changed.map((c, i) => (
-                <tr key={i}>
-                  <td class="mono">
-                    {c.after.role} {c.after.subject ?? ''}
-                  </td>
-                  <td>{c.changes.join(', ')}</td>
-                  <td class="mono small fingerprint">{c.changes.map((k) => `${k}: ${String((c.before as unknown as Record<string, unknown>)[k] ?? '—')}`).join('; ')}</td>
-                  <td class="mono small fingerprint">{c.changes.map((k) => `${k}: ${String((c.after as unknown as Record<string, unknown>)[k] ?? '—')}`).join('; ')}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable caption="Changed records" testId="diff-changed" columns={['Record', 'What changed', <>In the {diff.oldLabel}</>, <>In the {diff.newLabel}</>]}>
+          {d.changed.map((c, i) => (
+            <tr key={i}>
+              <td class="mono">
+                {c.after.role} {c.after.subject ?? ''}
+              </td>
+              <td>{c.changes.join(', ')}</td>
+              <td class="mono small fingerprint">{c.changes.map((k) => `${k}: ${String((c.before as unknown as Record<string, unknown>)[k] ?? '—')}`).join('; ')}</td>
+              <td class="mono small fingerprint">{c.changes.map((k) => `${k}: ${String((c.after as unknown as Record<string, unknown>)[k] ?? '—')}`).join('; ')}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </div>
   );

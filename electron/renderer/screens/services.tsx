@@ -6,6 +6,7 @@ import { useApp } from '../context';
 import { Badge, CertSummary, ErrorLine, ExpiryBadge, Section } from '../components/basics';
 import { FilePicker, PathField } from '../components/file-picker';
 import { ROLE_CHOICES, commonName, errorMessage, lines, shortDate } from '../util';
+import { DataTable } from '../components/data-table';
 
 /** How to start each service from the CLI: the app manages its store and shows its status, it does not serve it. */
 const START = {
@@ -96,25 +97,14 @@ function Status({ service }: { service: 'tvs' | 'capf' }) {
             </dl>
           )}
           {status.samples.length > 0 && (
-            <div class="table-wrap">
-              <table class="wrap-table" data-testid={`${service}-metrics-table`}>
-                <caption>Counters and gauges</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Metric</th>
-                    <th scope="col">Value</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {status.samples.map((s) => (
-                    <tr key={s.name}>
-                      <td class="mono">{s.name}</td>
-                      <td class="num">{s.value}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable caption="Counters and gauges" testId={`${service}-metrics-table`} columns={['Metric', 'Value']}>
+              {status.samples.map((s) => (
+                <tr key={s.name}>
+                  <td class="mono">{s.name}</td>
+                  <td class="num">{s.value}</td>
+                </tr>
+              ))}
+            </DataTable>
           )}
         </div>
       )}
@@ -192,45 +182,28 @@ export function TvsScreen() {
         <StoreField id="tvs-db" value={db} onChange={setDb} onLoad={() => void load()} busy={busy} />
         <ErrorLine message={error} />
         {list && (
-          <div class="table-wrap">
-            <table class="wrap-table" data-testid="tvs-certificates">
-              <caption>{list.certificates.length} certificate(s) TVS vouches for</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Subject</th>
-                  <th scope="col">Serial and SHA-256</th>
-                  <th scope="col">Roles</th>
-                  <th scope="col">TTL</th>
-                  <th scope="col">Certificate</th>
-                  <th scope="col">
-                    <span class="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.certificates.map((c) => (
-                  <tr key={c.sha256} data-sha256={c.sha256}>
-                    <td class="mono" title={c.subject}>
-                      {commonName(c.subject)}
-                    </td>
-                    <td class="mono small fingerprint">
-                      {c.serial}
-                      <br />
-                      {c.sha256}
-                    </td>
-                    <td>{c.roles.join(', ')}</td>
-                    <td class="num">{c.ttl} s</td>
-                    <td>{c.certificate ? <ExpiryBadge cert={c.certificate} /> : ''}</td>
-                    <td>
-                      <button type="button" class="small" aria-label={`Remove ${commonName(c.subject)} (${c.sha256.slice(0, 12)}…) from the TVS store`} onClick={() => void remove(c.sha256)}>
-                        Remove
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable caption={<>{list.certificates.length} certificate(s) TVS vouches for</>} testId="tvs-certificates" columns={['Subject', 'Serial and SHA-256', 'Roles', 'TTL', 'Certificate', { srOnly: 'Actions' }]}>
+            {list.certificates.map((c) => (
+              <tr key={c.sha256} data-sha256={c.sha256}>
+                <td class="mono" title={c.subject}>
+                  {commonName(c.subject)}
+                </td>
+                <td class="mono small fingerprint">
+                  {c.serial}
+                  <br />
+                  {c.sha256}
+                </td>
+                <td>{c.roles.join(', ')}</td>
+                <td class="num">{c.ttl} s</td>
+                <td>{c.certificate ? <ExpiryBadge cert={c.certificate} /> : ''}</td>
+                <td>
+                  <button type="button" class="small" aria-label={`Remove ${commonName(c.subject)} (${c.sha256.slice(0, 12)}…) from the TVS store`} onClick={() => void remove(c.sha256)}>
+                    Remove
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </Section>
       {open && (
@@ -341,67 +314,49 @@ export function CapfScreen() {
         <StoreField id="capf-db" value={db} onChange={setDb} onLoad={() => void load()} busy={busy} />
         <ErrorLine message={error} />
         {devices && (
-          <div class="table-wrap">
-            <table class="wrap-table" data-testid="capf-device-table">
-              <caption>{devices.length} device(s)</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Device</th>
-                  <th scope="col">Operation</th>
-                  <th scope="col">Authentication</th>
-                  <th scope="col">Failed tries</th>
-                  <th scope="col">LSC (serial, expiry)</th>
-                  <th scope="col">Last contact</th>
-                  <th scope="col">
-                    <span class="sr-only">Actions</span>
-                  </th>
+          <DataTable caption={<>{devices.length} device(s)</>} testId="capf-device-table" columns={['Device', 'Operation', 'Authentication', 'Failed tries', 'LSC (serial, expiry)', 'Last contact', { srOnly: 'Actions' }]}>
+            {devices.map((d) => {
+              const expired = d.lscNotAfter ? Date.parse(d.lscNotAfter) < now : false;
+              return (
+                <tr key={d.device} data-device={d.device} data-operation={d.operation}>
+                  <td class="mono">{d.device}</td>
+                  <td>{d.operation}</td>
+                  <td>
+                    {d.auth}
+                    {d.auth === 'password' && !d.passwordSet ? ' (no password set)' : ''} · {d.key}
+                  </td>
+                  <td class="num">{d.failures ? <Badge tone="warn">{d.failures}</Badge> : 0}</td>
+                  <td class="mono small fingerprint">
+                    {d.lscSerial ? (
+                      <>
+                        {d.lscSerial}
+                        <br />
+                        <Badge tone={expired ? 'error' : 'ok'}>{`${expired ? 'expired' : 'valid until'} ${shortDate(d.lscNotAfter!)}`}</Badge>
+                      </>
+                    ) : (
+                      'none issued'
+                    )}
+                  </td>
+                  <td>
+                    {d.lastContact ? shortDate(d.lastContact) : 'never'}
+                    {d.lastResult ? ` · ${d.lastResult}` : ''}
+                  </td>
+                  <td>
+                    <div class="row-wrap">
+                      {d.failures > 0 && (
+                        <button type="button" class="small" aria-label={`Unlock ${d.device}`} onClick={() => void run(() => api.capfSet({ db: db.trim(), devices: [d.device], unlock: true }), `Unlocked ${d.device}`)}>
+                          Unlock
+                        </button>
+                      )}
+                      <button type="button" class="small" aria-label={`Remove ${d.device}`} onClick={() => void run(() => api.capfRemove({ db: db.trim(), devices: [d.device] }), `Removed ${d.device}`)}>
+                        Remove
+                      </button>
+                    </div>
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {devices.map((d) => {
-                  const expired = d.lscNotAfter ? Date.parse(d.lscNotAfter) < now : false;
-                  return (
-                    <tr key={d.device} data-device={d.device} data-operation={d.operation}>
-                      <td class="mono">{d.device}</td>
-                      <td>{d.operation}</td>
-                      <td>
-                        {d.auth}
-                        {d.auth === 'password' && !d.passwordSet ? ' (no password set)' : ''} · {d.key}
-                      </td>
-                      <td class="num">{d.failures ? <Badge tone="warn">{d.failures}</Badge> : 0}</td>
-                      <td class="mono small fingerprint">
-                        {d.lscSerial ? (
-                          <>
-                            {d.lscSerial}
-                            <br />
-                            <Badge tone={expired ? 'error' : 'ok'}>{`${expired ? 'expired' : 'valid until'} ${shortDate(d.lscNotAfter!)}`}</Badge>
-                          </>
-                        ) : (
-                          'none issued'
-                        )}
-                      </td>
-                      <td>
-                        {d.lastContact ? shortDate(d.lastContact) : 'never'}
-                        {d.lastResult ? ` · ${d.lastResult}` : ''}
-                      </td>
-                      <td>
-                        <div class="row-wrap">
-                          {d.failures > 0 && (
-                            <button type="button" class="small" aria-label={`Unlock ${d.device}`} onClick={() => void run(() => api.capfSet({ db: db.trim(), devices: [d.device], unlock: true }), `Unlocked ${d.device}`)}>
-                              Unlock
-                            </button>
-                          )}
-                          <button type="button" class="small" aria-label={`Remove ${d.device}`} onClick={() => void run(() => api.capfRemove({ db: db.trim(), devices: [d.device] }), `Removed ${d.device}`)}>
-                            Remove
-                          </button>
-                        </div>
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+          </DataTable>
         )}
       </Section>
       {devices && (

@@ -7,6 +7,7 @@ import { DigestSelect, type Hash } from '../components/choices';
 import { FilePicker, PathField } from '../components/file-picker';
 import { KeyChoice, NO_KEY_CHOICE, keyOfChoice, tokenNeedingLogin, type KeyChoiceState } from '../components/key-choice';
 import { errorMessage, sourceName } from '../util';
+import { DataTable } from '../components/data-table';
 
 const MAX_FILES = 20;
 
@@ -146,31 +147,19 @@ export function SignScreen() {
                 </strong>{' '}
                 by {result.signer} ({result.digest.toUpperCase()}); verdicts against {result.checkedAgainst}.
               </p>
-              <div class="table-wrap">
-                <table class="wrap-table">
-                  <caption>Outputs, each read back and verified</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Output</th>
-                      <th scope="col">Verdict</th>
-                      <th scope="col">SHA-1</th>
+              <DataTable caption="Outputs, each read back and verified" columns={['Output', 'Verdict', 'SHA-1']}>
+                {result.files.flatMap((f) =>
+                  f.outputs.map((o) => (
+                    <tr key={o.path} data-valid={String(o.verdict.valid)}>
+                      <td class="mono">{o.path}</td>
+                      <td>
+                        <Badge tone={o.verdict.valid ? 'ok' : 'error'}>{o.verdict.valid ? 'valid' : 'invalid'}</Badge> {o.verdict.reason}
+                      </td>
+                      <td class="mono small fingerprint">{o.sha1}</td>
                     </tr>
-                  </thead>
-                  <tbody>
-                    {result.files.flatMap((f) =>
-                      f.outputs.map((o) => (
-                        <tr key={o.path} data-valid={String(o.verdict.valid)}>
-                          <td class="mono">{o.path}</td>
-                          <td>
-                            <Badge tone={o.verdict.valid ? 'ok' : 'error'}>{o.verdict.valid ? 'valid' : 'invalid'}</Badge> {o.verdict.reason}
-                          </td>
-                          <td class="mono small fingerprint">{o.sha1}</td>
-                        </tr>
-                      )),
-                    )}
-                  </tbody>
-                </table>
-              </div>
+                  )),
+                )}
+              </DataTable>
             </div>
           )}
         </Section>
