@@ -121,12 +121,7 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
   const uri: Pkcs11Uri = {};
   const seen = new Set<string>();
 
-  for (const attr of pathPart.split(';')) {
-    if (attr === '') continue;
-    const [name, value] = splitAttr(attr, text);
-    if (isPinValueName(name)) throw pinValueRefused(text);
-    if (seen.has(name)) throw uriError(text, `"${name}" appears twice`);
-    seen.add(name);
+  for (const [name, value] of attributes(pathPart, ';', text, seen)) {
     if (VENDOR_NAME.test(name)) {
       (uri.vendorPath ??= {})[name] = decodeText(value, name, text);
       continue;
@@ -139,12 +134,7 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
     setPathAttr(uri, known[1], name, value, text);
   }
 
-  for (const attr of queryPart.split('&')) {
-    if (attr === '') continue;
-    const [name, value] = splitAttr(attr, text);
-    if (isPinValueName(name)) throw pinValueRefused(text);
-    if (seen.has(name)) throw uriError(text, `"${name}" appears twice`);
-    seen.add(name);
+  for (const [name, value] of attributes(queryPart, '&', text, seen)) {
     if (VENDOR_NAME.test(name)) {
       (uri.vendorQuery ??= {})[name] = decodeText(value, name, text);
       continue;
@@ -162,6 +152,20 @@ function pinValueRefused(text: string): OpenctlError {
     `${redactPinValue(text)}: a PIN never goes on the command line (pin-value): use pin-source=file:PATH in the URI, ` +
       'OPENCTL_PIN_<TOKEN LABEL> or OPENCTL_PIN in the environment, or type it at the prompt',
   );
+}
+
+/** The name=value pairs of the path or the query, each name once, and never a PIN value (RFC 7512 allows one). */
+function attributes(part: string, separator: string, text: string, seen: Set<string>): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  for (const attr of part.split(separator)) {
+    if (attr === '') continue;
+    const [name, value] = splitAttr(attr, text);
+    if (isPinValueName(name)) throw pinValueRefused(text);
+    if (seen.has(name)) throw uriError(text, `"${name}" appears twice`);
+    seen.add(name);
+    pairs.push([name, value]);
+  }
+  return pairs;
 }
 
 function splitAttr(attr: string, text: string): [string, string] {

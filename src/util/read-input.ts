@@ -69,6 +69,35 @@ class Refusal {
   }
 }
 
+/** A read the loop wants: fill `buffer` from `offset` to its end; the caller sends back the bytes read. */
+interface ReadRequest {
+  buffer: Buffer;
+  offset: number;
+}
+
+/**
+ * The reading, written once for the async and the sync reader (each drives it with its own read call): check
+ * what the descriptor is, then read to the end, growing the buffer, never past the cap even if the file grows.
+ */
+function* readLoop(refusal: Refusal, stat: Stats): Generator<ReadRequest, Buffer, number> {
+  const max = refusal.check(stat);
+  let buffer = Buffer.allocUnsafe(Math.min(stat.size, max) + 1);
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) {
+      if (length > max) throw refusal.tooLarge(max);
+      const bigger = Buffer.allocUnsafe(Math.min(Math.max(buffer.length * 2, 4096), max + 1));
+      buffer.copy(bigger, 0, 0, length);
+      buffer = bigger;
+    }
+    const bytesRead = yield { buffer, offset: length };
+    if (bytesRead === 0) break;
+    length += bytesRead;
+  }
+  if (length > max) throw refusal.tooLarge(max);
+  return buffer.subarray(0, length);
+}
+
 /**
  * Every input file of every command and GUI call is read here: only regular files (a FIFO, a device such as
  * /dev/zero or a socket is refused at once, exit 2), capped before anything is allocated, and errors are one
@@ -84,23 +113,12 @@ export async function readInput(file: string, whatOrOptions: string | ReadOption
     throw refusal.error(reasonOf(err));
   }
   try {
-    const stat = await handle.stat();
-    const max = refusal.check(stat);
-    let buffer = Buffer.allocUnsafe(Math.min(stat.size, max) + 1);
-    let length = 0;
-    for (;;) {
-      if (length === buffer.length) {
-        if (length > max) throw refusal.tooLarge(max);
-        const bigger = Buffer.allocUnsafe(Math.min(Math.max(buffer.length * 2, 4096), max + 1));
-        buffer.copy(bigger, 0, 0, length);
-        buffer = bigger;
-      }
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
+    const reads = readLoop(refusal, await handle.stat());
+    for (let step = reads.next(); ; ) {
+      if (step.done) return step.value;
+      const { buffer, offset } = step.value;
+      step = reads.next((await handle.read(buffer, offset, buffer.length - offset, null)).bytesRead);
     }
-    if (length > max) throw refusal.tooLarge(max);
-    return buffer.subarray(0, length);
   } catch (err) {
     if (err instanceof OpenctlError) throw err;
     throw refusal.error(reasonOf(err));
@@ -120,23 +138,12 @@ export function readInputSync(file: string, whatOrOptions: string | ReadOptions 
     throw refusal.error(reasonOf(err));
   }
   try {
-    const stat = fstatSync(fd);
-    const max = refusal.check(stat);
-    let buffer = Buffer.allocUnsafe(Math.min(stat.size, max) + 1);
-    let length = 0;
-    for (;;) {
-      if (length === buffer.length) {
-        if (length > max) throw refusal.tooLarge(max);
-        const bigger = Buffer.allocUnsafe(Math.min(Math.max(buffer.length * 2, 4096), max + 1));
-        buffer.copy(bigger, 0, 0, length);
-        buffer = bigger;
-      }
-      const n = readSync(fd, buffer, length, buffer.length - length, null);
-      if (n === 0) break;
-      length += n;
+    const reads = readLoop(refusal, fstatSync(fd));
+    for (let step = reads.next(); ; ) {
+      if (step.done) return step.value;
+      const { buffer, offset } = step.value;
+      step = reads.next(readSync(fd, buffer, offset, buffer.length - offset, null));
     }
-    if (length > max) throw refusal.tooLarge(max);
-    return buffer.subarray(0, length);
   } catch (err) {
     if (err instanceof OpenctlError) throw err;
     throw refusal.error(reasonOf(err));
