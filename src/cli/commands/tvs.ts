@@ -9,16 +9,16 @@ import { log, out, printJson } from '../io';
 import { ExitCode, OpenctlError } from '../../util/errors';
 import { certificateInfo, readCertificates } from '../../crypto/certificate';
 import { parsePemBundle } from '../../crypto/pem-signer';
-import { parseFile } from '../../formats';
 import { roleName } from '../../formats/roles';
 import { ROLE_BY_NAME } from '../../cluster/roles';
 import { isPkcs11Uri } from '../../pkcs11/uri';
 import { openServiceStore, redactUrl, isPostgresUrl, schemaVersions } from '../../store';
-import { TVS_MIGRATIONS, TTL_DEFAULT, TTL_MAX, TTL_MIN, TvsStore, sha256Hex, type TvsPut } from '../../store/tvs';
+import { TVS_MIGRATIONS, TTL_DEFAULT, TTL_MAX, TTL_MIN, TvsStore, sha256Hex } from '../../store/tvs';
 import { jsonLogger, parseListen, parseTlsMin, runServe, ServiceMetrics, startMetricsServer, DEFAULTS } from '../../services/common';
 import { startTvsServer, TVS_DEFAULTS } from '../../services/tvs/server';
 import { DEFAULT_DEVICE, parseTvsTarget, queryTvs, tvsAnchorsFrom } from '../../services/tvs/client';
 import { DEVICE_NAME } from '../../services/tvs/messages';
+import { TvsAddition } from '../../services/tvs/addition';
 
 /** `openctl tvs add|remove|list|serve|query`: the Trust Verification Service, its store and a client. */
 export function register(program: Command, ctx: CliContext): void {
@@ -43,50 +43,21 @@ export function register(program: Command, ctx: CliContext): void {
       if (certs.length === 0 && opts.roles) throw new OpenctlError('--roles names the roles of certificate files: give at least one');
       if (certs.length === 0 && !opts.from?.length) throw new OpenctlError('give certificate files with --roles, or --from CTL_OR_ITL');
       const roles = opts.roles ? parseRoles(opts.roles) : [];
-      const byHash = new Map<string, TvsPut>();
-      const addCert = (der: Buffer, rolesOf: number[], source: string) => {
-        let info;
-        try {
-          info = certificateInfo(der);
-        } catch (err) {
-          throw new OpenctlError(`${source}: ${(err as Error).message}`);
-        }
-        const key = sha256Hex(der);
-        const known = byHash.get(key);
-        if (known) known.roles = [...new Set([...known.roles, ...rolesOf])];
-        else byHash.set(key, { certificate: der, roles: rolesOf, ttl, serial: info.serialHex, subject: info.subject, issuer: info.issuer });
-      };
+      const addition = new TvsAddition(ttl);
       for (const file of certs) {
-        let ders: Buffer[];
-        try {
-          ders = readCertificates(await readInput(resolve(file), 'certificate'));
-        } catch (err) {
-          throw new OpenctlError(err instanceof OpenctlError && err.message.startsWith(resolve(file)) ? err.message : `${file}: ${(err as Error).message}`);
-        }
-        for (const der of ders) addCert(der, roles, file);
+        const bytes = await readInput(resolve(file), 'certificate');
+        addition.addFile(bytes, roles, file);
       }
       for (const file of opts.from ?? []) {
-        const bytes = await readInput(resolve(file), 'CTL or ITL');
-        const parsed = parseFile(bytes, { file });
-        if (parsed.kind !== 'ctl' && parsed.kind !== 'itl') throw new OpenctlError(`${file}: is a ${parsed.kind} file, not a CTL or ITL`);
-        let taken = 0;
-        for (const record of parsed.records) {
-          if (!record.certificate) continue;
-          if (record.role === undefined || record.role > 255) {
-            log(ctx.io, `openctl: ${file}: record at byte ${record.offset} skipped: role ${record.role ?? 'missing'} does not fit TVS's one-byte roles`);
-            continue;
-          }
-          addCert(record.certificate, [record.role], `${file}: record at byte ${record.offset}`);
-          taken += 1;
-        }
+        const { taken, skipped } = addition.addList(await readInput(resolve(file), 'CTL or ITL'), file);
+        for (const line of skipped) log(ctx.io, `openctl: ${line}`);
         if (taken === 0) log(ctx.io, `openctl: ${file}: no record with a certificate`);
       }
       const store = await open(opts.db);
       try {
-        const entries = [...byHash.values()];
-        const { added, updated } = await store.put(entries);
+        const { added, updated } = await store.put(addition.entries());
         const describe = (key: string) => {
-          const e = byHash.get(key)!;
+          const e = addition.entry(key)!;
           return { sha256: key, subject: e.subject, roles: e.roles.map(roleName), ttl: e.ttl };
         };
         if (opts.json) {

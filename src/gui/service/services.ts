@@ -4,10 +4,9 @@
  * `--metrics` endpoint (`/health` and `/metrics`). The GUI never serves TVS or CAPF itself.
  */
 import * as http from 'node:http';
-import { certificateInfo, readCertificates } from '../../crypto/certificate';
-import { parseFile, roleName } from '../../formats';
+import { roleName } from '../../formats';
 import { openServiceStore, StoreError } from '../../store';
-import { TVS_MIGRATIONS, TTL_DEFAULT, TvsStore, sha256Hex, type TvsPut } from '../../store/tvs';
+import { TVS_MIGRATIONS, TTL_DEFAULT, TvsStore } from '../../store/tvs';
 import { CapfStore, type CapfDevice } from '../../store/capf';
 import { CAPF_MIGRATIONS } from '../../store/capf-migrations';
 import { requireDeviceName } from '../../services/capf/device-name';
@@ -18,6 +17,7 @@ import type { RequestOf } from '../contract';
 import type { CapfDeviceView, ServiceStatusView, TvsChangeView, TvsListView } from '../types';
 import { certView } from './certs';
 import { readSource } from './files';
+import { TvsAddition } from '../../services/tvs/addition';
 
 async function withStore<S extends { db: { close(): Promise<void> } }, T>(open: () => Promise<S>, fn: (store: S) => Promise<T>): Promise<T> {
   let store: S;
@@ -59,49 +59,21 @@ export async function tvsList(request: RequestOf<'tvsList'>): Promise<TvsListVie
  */
 export async function tvsAdd(request: RequestOf<'tvsAdd'>): Promise<TvsChangeView> {
   const ttl = request.ttl ?? TTL_DEFAULT;
-  const byHash = new Map<string, TvsPut>();
+  const addition = new TvsAddition(ttl);
   const skipped: string[] = [];
-  const add = (der: Buffer, roles: number[], where: string) => {
-    let info;
-    try {
-      info = certificateInfo(der);
-    } catch (err) {
-      throw new OpenctlError(`${where}: ${(err as Error).message}`);
-    }
-    const key = sha256Hex(der);
-    const known = byHash.get(key);
-    if (known) known.roles = [...new Set([...known.roles, ...roles])];
-    else byHash.set(key, { certificate: der, roles, ttl, serial: info.serialHex, subject: info.subject, issuer: info.issuer });
-  };
   if ((request.files?.length || request.certificates?.length) && !request.roles?.length) throw new OpenctlError('choose the roles TVS vouches for these certificates in');
   for (const file of request.files ?? []) {
     const { name, bytes } = await readSource(file);
-    let ders: Buffer[];
-    try {
-      ders = readCertificates(bytes);
-    } catch (err) {
-      throw new OpenctlError(`${name}: ${(err as Error).message}`);
-    }
-    for (const der of ders) add(der, request.roles!, name);
+    addition.addFile(bytes, request.roles!, name);
   }
-  for (const b64 of request.certificates ?? []) add(Buffer.from(b64, 'base64'), request.roles!, 'the fetched certificate');
+  for (const b64 of request.certificates ?? []) addition.add(Buffer.from(b64, 'base64'), request.roles!, 'the fetched certificate');
   for (const list of request.fromLists ?? []) {
     const { name, bytes } = await readSource(list);
-    const parsed = parseFile(bytes, { file: name });
-    if (parsed.kind !== 'ctl' && parsed.kind !== 'itl') throw new OpenctlError(`${name}: is a ${parsed.kind} file, not a CTL or ITL`);
-    for (const record of parsed.records) {
-      if (!record.certificate) continue;
-      // TVS answers with one-byte roles (as `openctl tvs add --from` skips them).
-      if (record.role === undefined || record.role > 255) {
-        skipped.push(`${name}: record at byte ${record.offset}: role ${record.role ?? 'missing'} does not fit TVS's one-byte roles`);
-        continue;
-      }
-      add(record.certificate, [record.role], `${name}: record at byte ${record.offset}`);
-    }
+    skipped.push(...addition.addList(bytes, name).skipped);
   }
-  if (byHash.size === 0) throw new OpenctlError('nothing to add: no certificate found');
+  if (addition.size === 0) throw new OpenctlError('nothing to add: no certificate found');
   return tvsStore(request.db, async (store) => {
-    const { added, updated } = await store.put([...byHash.values()]);
+    const { added, updated } = await store.put(addition.entries());
     return { added: added.length, updated: updated.length, removed: 0, skipped };
   });
 }
