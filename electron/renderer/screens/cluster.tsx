@@ -2,8 +2,9 @@ import { useEffect, useState } from 'preact/hooks';
 import type { ClusterDraft, FileSource } from '../../../src/gui/contract';
 import type { CertView, ClusterCertView, ClusterView } from '../../../src/gui/types';
 import { useApp } from '../context';
-import { Badge, CertSummary, Checks, ExpiryBadge, Section } from '../components/basics';
+import { Badge, Checks, ExpiryBadge, Section } from '../components/basics';
 import { FilePicker, PathField } from '../components/file-picker';
+import { TlsCertificateFetch } from '../components/tls-fetch';
 import { ROLE_CHOICES, commonName, errorMessage, roleLabel } from '../util';
 
 type DraftCert = ClusterDraft['sast'][number];
@@ -36,26 +37,9 @@ function CertLine({ cert, view, onRemove, label }: { cert: DraftCert; view?: Clu
 function AddCertificate({ onAdd, name }: { onAdd(cert: DraftCert): void; name: string }) {
   const { api, notify } = useApp();
   const [role, setRole] = useState(2);
-  const [host, setHost] = useState('');
-  const [port, setPort] = useState('443');
-  const [busy, setBusy] = useState(false);
-  const [fetched, setFetched] = useState<{ cert: CertView; where: string }>();
   const fromFile = async (source: FileSource) => {
     const certs = await api.readCertificates({ file: source });
     onAdd('path' in source ? { role, source: source.path } : { role, der: certs[0]!.der });
-  };
-  const fetchCert = async (event: Event) => {
-    event.preventDefault();
-    setBusy(true);
-    try {
-      const chain = await api.fetchTlsCertificate({ host: host.trim(), port: Number(port) });
-      // Nothing presented over TLS is trusted: the person compares the fingerprint before adding it.
-      setFetched({ cert: chain[0]!, where: `${host.trim()}:${port}` });
-    } catch (err) {
-      notify(errorMessage(err), 'error');
-    } finally {
-      setBusy(false);
-    }
   };
   return (
     <div class="add-cert">
@@ -70,46 +54,19 @@ function AddCertificate({ onAdd, name }: { onAdd(cert: DraftCert): void; name: s
         </select>
       </div>
       <FilePicker name={`${name}-file`} legend="From a file (PEM, DER or PKCS#7)" actionLabel="Add" onPick={fromFile} />
-      <form class="row-wrap" onSubmit={fetchCert} aria-label="Fetch over TLS">
-        <div class="field">
-          <label for={`${name}-host`}>Or fetch from host</label>
-          <input id={`${name}-host`} type="text" value={host} autocomplete="off" onInput={(e) => setHost((e.target as HTMLInputElement).value)} />
-        </div>
-        <div class="field">
-          <label for={`${name}-port`}>Port</label>
-          <input id={`${name}-port`} type="number" min={1} max={65535} value={port} onInput={(e) => setPort((e.target as HTMLInputElement).value)} />
-        </div>
-        <button type="submit" disabled={busy || !host.trim()}>
-          {busy ? 'Fetching…' : 'Fetch over TLS'}
-        </button>
-      </form>
-      {fetched && (
-        <div class="notice notice-warn" role="alert" data-testid="tls-confirm">
-          <p>
-            <strong>
-              {fetched.where} presented this certificate. Compare its SHA-1 fingerprint with the one on the server (Cisco Unified OS Administration &gt;
-              Certificate Management) before adding it:
-            </strong>
-          </p>
-          <CertSummary cert={fetched.cert} />
-          <div class="actions">
-            <button
-              type="button"
-              class="primary"
-              onClick={() => {
-                onAdd({ role, der: fetched.cert.der });
-                notify(`Added ${commonName(fetched.cert.subject)} (SHA-1 ${fetched.cert.sha1}) from ${fetched.where}`);
-                setFetched(undefined);
-              }}
-            >
-              The fingerprint matches: add it
-            </button>
-            <button type="button" onClick={() => setFetched(undefined)}>
-              Discard
-            </button>
-          </div>
-        </div>
-      )}
+      <TlsCertificateFetch
+        id={name}
+        formLabel="Fetch over TLS"
+        hostLabel="Or fetch from host"
+        compareText="Compare its SHA-1 fingerprint with the one on the server (Cisco Unified OS Administration > Certificate Management) before adding it:"
+        acceptLabel="The fingerprint matches: add it"
+        testId="tls-confirm"
+        onAccept={(cert, where) => {
+          onAdd({ role, der: cert.der });
+          notify(`Added ${commonName(cert.subject)} (SHA-1 ${cert.sha1}) from ${where}`);
+        }}
+        onError={(message) => notify(message, 'error')}
+      />
     </div>
   );
 }

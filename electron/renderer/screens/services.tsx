@@ -1,12 +1,13 @@
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import type { FileSource } from '../../../src/gui/contract';
-import type { CapfDeviceView, CertView, ServiceStatusView, TvsListView } from '../../../src/gui/types';
+import type { CapfDeviceView, ServiceStatusView, TvsListView } from '../../../src/gui/types';
 import { useApp } from '../context';
-import { Badge, CertSummary, ErrorLine, ExpiryBadge, Section } from '../components/basics';
-import { FilePicker, PathField } from '../components/file-picker';
+import { Badge, ErrorLine, ExpiryBadge, Section } from '../components/basics';
+import { FilePicker } from '../components/file-picker';
 import { ROLE_CHOICES, commonName, errorMessage, lines, shortDate } from '../util';
 import { DataTable } from '../components/data-table';
+import { TlsCertificateFetch } from '../components/tls-fetch';
 
 /** How to start each service from the CLI: the app manages its store and shows its status, it does not serve it. */
 const START = {
@@ -125,9 +126,6 @@ export function TvsScreen() {
   const [list, setList] = useState<TvsListView>();
   const [roles, setRoles] = useState<number[]>([2]);
   const [ttl, setTtl] = useState('86400');
-  const [host, setHost] = useState('');
-  const [port, setPort] = useState('443');
-  const [fetched, setFetched] = useState<{ cert: CertView; where: string }>();
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
 
@@ -159,15 +157,6 @@ export function TvsScreen() {
       await api.tvsRemove({ db: db.trim(), sha256: [sha256] });
       notify('Removed from the TVS store');
       await load();
-    } catch (err) {
-      setError(errorMessage(err));
-    }
-  };
-  const fetchTls = async (event: Event) => {
-    event.preventDefault();
-    try {
-      const chain = await api.fetchTlsCertificate({ host: host.trim(), port: Number(port) });
-      setFetched({ cert: chain[0]!, where: `${host.trim()}:${port}` });
     } catch (err) {
       setError(errorMessage(err));
     }
@@ -229,42 +218,16 @@ export function TvsScreen() {
           </div>
           <FilePicker name="tvs-file" legend="From certificate files (PEM, DER or PKCS#7)" actionLabel="Add" multiple onPick={(source) => add({ files: [source] })} />
           <FilePicker name="tvs-list" legend="From a CTL or ITL (every record, with its own role; --from)" actionLabel="Add records" onPick={(source) => add({ fromLists: [source] })} />
-          <form class="row-wrap" onSubmit={fetchTls} aria-label="From a server's TLS certificate">
-            <div class="field">
-              <label for="tvs-host">Or from a server's TLS certificate: host</label>
-              <input id="tvs-host" type="text" autocomplete="off" value={host} onInput={(e) => setHost((e.target as HTMLInputElement).value)} />
-            </div>
-            <div class="field">
-              <label for="tvs-port">Port</label>
-              <input id="tvs-port" type="number" min={1} max={65535} value={port} onInput={(e) => setPort((e.target as HTMLInputElement).value)} />
-            </div>
-            <button type="submit" disabled={!host.trim()}>
-              Fetch over TLS
-            </button>
-          </form>
-          {fetched && (
-            <div class="notice notice-warn" role="alert" data-testid="tvs-tls-confirm">
-              <p>
-                <strong>{fetched.where} presented this certificate. Compare its SHA-1 fingerprint with the server's before TVS vouches for it:</strong>
-              </p>
-              <CertSummary cert={fetched.cert} />
-              <div class="actions">
-                <button
-                  type="button"
-                  class="primary"
-                  onClick={() => {
-                    void add({ certificates: [fetched.cert.der] });
-                    setFetched(undefined);
-                  }}
-                >
-                  The fingerprint matches: vouch for it
-                </button>
-                <button type="button" onClick={() => setFetched(undefined)}>
-                  Discard
-                </button>
-              </div>
-            </div>
-          )}
+          <TlsCertificateFetch
+            id="tvs"
+            formLabel="From a server's TLS certificate"
+            hostLabel="Or from a server's TLS certificate: host"
+            compareText="Compare its SHA-1 fingerprint with the server's before TVS vouches for it:"
+            acceptLabel="The fingerprint matches: vouch for it"
+            testId="tvs-tls-confirm"
+            onAccept={(cert) => void add({ certificates: [cert.der] })}
+            onError={setError}
+          />
         </Section>
       )}
       <Status service="tvs" />
