@@ -49,7 +49,7 @@ describe('signing commands: the same signer options, the same signer warnings, e
     }
   });
 
-  it('ctl build, itl build, sign and encrypt all warn about an expired signer, as verify does', async () => {
+  it('ctl build, itl build, sign, encrypt and batch sign all warn about an expired signer, as verify does', async () => {
     const expired = await makeCert({ cn: 'expired-signer', notBefore: new Date('2015-01-01T00:00:00Z'), notAfter: new Date('2016-01-01T00:00:00Z') });
     const { signer } = await expired.write(dir, 'expired');
     for (const { name, args } of signingCommands(dir)) {
@@ -59,6 +59,14 @@ describe('signing commands: the same signer options, the same signer warnings, e
     }
     const v = await runCliCaptured(['verify', path.join(dir, 'CTLFile.tlv')]);
     assert.match(v.stdout + v.stderr, /the signer certificate "expired-signer" expired on 2016-01-01/);
+    // batch sign warns once, before the first file, and still signs (phones ignore the signer's dates).
+    const src = path.join(dir, 'batch-src');
+    fs.mkdirSync(src, { recursive: true });
+    fs.writeFileSync(path.join(src, 'SEP00112233445A.cnf.xml'), '<device/>\n');
+    const b = await runCliCaptured(['batch', 'sign', src, '--out', path.join(dir, 'batch-out'), '--signer', signer, '--force']);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(b.stderr.match(/^openctl: warning: the signer certificate "expired-signer" expired on 2016-01-01$/gm)?.length, 1, b.stderr);
+    assert.ok(fs.existsSync(path.join(dir, 'batch-out', 'SEP00112233445A.cnf.xml.sgn')));
   });
 
   it('a certificate that does not match the key is named by the certificate file, not the key or the output', async () => {

@@ -91,6 +91,41 @@ describe('special files as inputs: FIFOs, devices and sockets are refused at onc
     assertRefused(r, big, new RegExp(`${MAX_INPUT_BYTES + 1} bytes is larger than the ${MAX_INPUT_BYTES}-byte limit`));
   });
 
+  it('the smaller caps hold too: text inputs (signer, cluster file) 4 MiB, PIN files 4 KiB, GUI files 32 MiB', async () => {
+    const sparse = (name: string, size: number) => {
+      const file = path.join(dir, name);
+      const handle = fs.openSync(file, 'w');
+      fs.ftruncateSync(handle, size);
+      fs.closeSync(handle);
+      return file;
+    };
+    const text = 4 * 1024 * 1024;
+    const signer = sparse('huge-signer.pem', text + 1);
+    const config = path.join(dir, 'cap.cnf.xml');
+    fs.writeFileSync(config, '<device/>\n');
+    const sign = await runCliProcess(['sign', config, '--signer', signer, '--out-dir', dir, '--force'], { timeoutMs: 10_000 });
+    assertRefused(sign, signer, new RegExp(`${text + 1} bytes is larger than the ${text}-byte limit`));
+    const cluster = sparse('huge-cluster.json', text + 1);
+    const build = await runCliProcess(['ctl', 'build', '--cluster', cluster, '--signer', vector('certs/sast-a.pem'), '--out', path.join(dir, 'c.tlv')], { timeoutMs: 10_000 });
+    assertRefused(build, cluster, new RegExp(`${text + 1} bytes is larger than the ${text}-byte limit`));
+    // Just under the cap is read (and then judged on its content: not a cluster file).
+    const under = sparse('under-cluster.json', text);
+    const read = await runCliProcess(['ctl', 'build', '--cluster', under, '--signer', vector('certs/sast-a.pem'), '--out', path.join(dir, 'c.tlv')], { timeoutMs: 10_000 });
+    assert.doesNotMatch(read.stderr, /byte limit/, read.stderr);
+    const pin = path.join(dir, 'long.pin');
+    fs.writeFileSync(pin, '1'.repeat(4097));
+    assert.throws(() => readPinSource(`file:${pin}`), (err: unknown) => err instanceof OpenctlError && /4097 bytes is larger than the 4096-byte limit/.test(err.message) && err.message.startsWith(pin));
+    fs.writeFileSync(pin, '1234\n');
+    assert.equal(readPinSource(`file:${pin}`), '1234');
+    const gui = sparse('huge-gui.tlv', 32 * 1024 * 1024 + 1);
+    const service = new GuiService({ mode: 'web', version: 'test', dataDir: dir, env: { OPENCTL_PKCS11_MODULE: path.join(dir, 'none.so') } });
+    try {
+      await assert.rejects(service.inspect({ file: { path: gui } }), (err: unknown) => err instanceof OpenctlError && err.exitCode === 2 && /larger than the 33554432-byte limit/.test(err.message));
+    } finally {
+      await service.close();
+    }
+  });
+
   it('the GUI reads paths through the same check: a FIFO or a device is refused with code 2', async () => {
     const service = new GuiService({ mode: 'web', version: 'test', dataDir: dir, env: { OPENCTL_PKCS11_MODULE: path.join(dir, 'none.so') } });
     try {

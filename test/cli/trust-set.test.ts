@@ -93,6 +93,38 @@ describe('CTL and ITL built together pass preflight together', function () {
     }
   });
 
+  it('ctl build --cluster keeps a function given by number (a firewall\'s) as a CTL record; itl build leaves it out', async () => {
+    const asa = await makeCert({ cn: 'asa-fw.example.net', o: 'Example Voice' });
+    const asaFiles = await asa.write(dir, 'asa');
+    const clusterFile = path.join(dir, 'cluster.json');
+    fs.writeFileSync(clusterFile, JSON.stringify({
+      name: 'lab',
+      sast: [cert('sast-a.pem'), cert('sast-b.pem')],
+      servers: [
+        { name: 'cucm-pub', dns: 'cucm-pub.example.net', ip: '10.0.0.5', itlSigner: cert('itlrecovery.pem'),
+          certificates: [{ role: 'ccm-tftp', cert: cert('ccm-tftp.pem') }, { role: 'tvs', cert: cert('tvs-ec.pem') }] },
+        { name: 'asa', dns: 'asa-fw.example.net', ip: '10.0.0.1', certificates: [{ role: 5, cert: asaFiles.cert }] },
+      ],
+    }));
+    const ctl = path.join(dir, 'CTLFile.tlv');
+    const r = await runCliCaptured(['ctl', 'build', '--cluster', clusterFile, '--signer', cert('sast-a.pem'), '--out', ctl, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const records = (JSON.parse(r.stdout) as { records: Array<{ role: number; subject: string; dnsName?: string }> }).records;
+    const fw = records.filter((x) => x.role === 5);
+    assert.equal(fw.length, 1, JSON.stringify(records));
+    assert.match(fw[0]!.subject, /asa-fw\.example\.net/);
+    assert.ok(!records.some((x) => x.role === 21), 'no TVS record in the CTL');
+    // The CTL read back from disk holds it too (show --json reads the file, not the builder's view).
+    const shown = await runCliCaptured(['show', ctl, '--json']);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /asa-fw\.example\.net/);
+    const itl = path.join(dir, 'ITLFile.tlv');
+    const i = await runCliCaptured(['itl', 'build', '--cluster', clusterFile, '--server', 'cucm-pub', '--out', itl, '--json']);
+    assert.equal(i.code, 0, i.stderr);
+    const itlRecords = (JSON.parse(i.stdout) as { records: Array<{ role: number }> }).records;
+    assert.ok(!itlRecords.some((x) => x.role === 5), 'the firewall is a CTL record only');
+  });
+
   it('every build warns when its set would be rejected (rule ids as preflight prints them)', async () => {
     const ctl = path.join(dir, 'CTLFile.tlv');
     assert.equal((await runCliCaptured(['ctl', 'build', '--out', ctl, '--signer', cert('sast-a.pem'), '--sast', cert('sast-b.pem'), '--ccm-tftp', cert('ccm-tftp.pem')])).code, 0);
