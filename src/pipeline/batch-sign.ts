@@ -498,14 +498,25 @@ async function checkFolders(source: string, out: string): Promise<void> {
 async function checkOutFolderFree(out: string, options: BatchSignOptions, holdingLock = false): Promise<void> {
   if (options.force || options.resume || options.incremental) return;
   const paths = statePaths(out);
-  if (!holdingLock && (await fs.lstat(paths.lock).then(() => true, () => false))) return;
   const stateDir = path.basename(paths.dir);
-  const entries = (await fs.readdir(out).catch(() => [] as string[])).filter((e) => !(holdingLock && e === stateDir));
+  let entries = (await fs.readdir(out).catch(() => [] as string[])).filter((e) => !(holdingLock && e === stateDir));
+  if (entries.length === 0) return;
+  // Read after the folder: a batch that wrote outputs held the lock while it did, so a lock seen now is the reason.
+  if (!holdingLock && (await fs.lstat(paths.lock).then(() => true, () => false))) return;
+  // A state folder holding nothing but lock files is another batch between its mkdir and its lock (or one that
+  // stopped there): not an output, and the lock will say whether that batch is still writing.
+  if (!holdingLock && entries.includes(stateDir) && (await onlyLockFiles(paths.dir))) entries = entries.filter((e) => e !== stateDir);
   if (entries.length === 0) return;
   if (await fs.stat(paths.journal).then(() => true, () => false)) return;
   throw new OpenctlError(
     `--out ${out}: already holds ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}: add --force to sign into it (files of the same name are replaced), --incremental to sign only what changed, or choose an empty folder`,
   );
+}
+
+/** True when `dir` holds only the lock and its temp and stale files (`lock`, `lock.*`), or nothing. */
+async function onlyLockFiles(dir: string): Promise<boolean> {
+  const names = await fs.readdir(dir).catch(() => undefined);
+  return names !== undefined && names.every((n) => n === 'lock' || n.startsWith('lock.'));
 }
 
 function isInside(child: string, parent: string): boolean {
