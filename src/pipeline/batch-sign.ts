@@ -10,9 +10,8 @@ import { AuditLog } from './audit';
 import { PemBackend, type SigningBackend } from './backend';
 import { collidingSource, OutputClaims } from './claims';
 import { Committer } from './committer';
-import { indexDeviceCertificates } from './device-certs';
 import { BatchEvents, type BatchFailure, type BatchSummary } from './events';
-import { encryptedOutputOf } from './file-job';
+import { encryptedOutputOf } from './rel-path';
 import { mustBeXml, phoneMacOf } from './file-checks';
 import { chooseFlusher, type FlushMode } from './flusher-choice';
 import { Journal, readJournal, settingsDiff, type JobHeader, type JobSettings, type JournalContents, type ManifestEntry } from './journal';
@@ -21,11 +20,10 @@ import { readManifestEntries } from './manifest';
 import { ProgressMeter } from './progress';
 import type { FileResult, FileTask } from './protocol';
 import { acquireLock, statePaths, type StatePaths } from './state-files';
-import { checkSignerTrusted } from './trust-check';
-import { signerExpiryWarning } from '../trust/warnings';
+import { signerExpiryWarning } from '../trust/expiry';
 import { countFiles, walkFileBatches, type SkipKind, type WalkOptions } from './walk';
 import { describeWriteError } from '../util/atomic-write';
-import { WorkerPool } from './worker-pool';
+import type { WorkerPool } from './worker-pool';
 import { SignedFileTemplate } from './signed-template';
 import { loadNativeCore } from './native-core';
 import { loadFilesAddon, NativeFileEngine, nativeRenameAll, type NativeFileKey } from './native-files';
@@ -69,6 +67,14 @@ export interface BatchSignOptions {
   /** syncfs of the native addon, when loaded. */
   nativeSyncfs?: (fd: number) => void | Promise<void>;
 }
+
+/**
+ * Loaded when used: the worker threads (no native engine), --trust (the trust-list parser), --encrypt-with (the
+ * phone certificates). A PEM batch on the native engine loads none of them.
+ */
+const workerPool = () => (require('./worker-pool') as typeof import('./worker-pool')).WorkerPool;
+const trustCheck = () => require('./trust-check') as typeof import('./trust-check');
+const deviceCertsModule = () => require('./device-certs') as typeof import('./device-certs');
 
 const fingerprintOf = (der: Uint8Array) => createHash('sha256').update(der).digest('hex');
 
@@ -120,7 +126,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   // Plain `.sgn` files with a PEM key or one token go to the native threads when the addon is built; otherwise
   // (and for encrypted configs, --incremental) the worker threads, started now, do the same work in JavaScript.
   const nativeKey = options.encryptWith || options.incremental || options.nativeFiles === false ? undefined : nativeFileKeyOf(backend);
-  const workers = nativeKey ? undefined : WorkerPool.spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
+  const workers = nativeKey ? undefined : workerPool().spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
   if (workers) closers.push(() => workers.close());
 
   const fingerprint = fingerprintOf(backend.certificate);
@@ -128,10 +134,10 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   const expiry = signerExpiryWarning(Buffer.from(backend.certificate), new Date(started));
   if (expiry) events.emit('warning', expiry.message);
   if (options.trust?.length) {
-    const check = await checkSignerTrusted(backend.certificate, options.trust);
+    const check = await trustCheck().checkSignerTrusted(backend.certificate, options.trust);
     for (const file of check.notIn) events.emit('warning', `${file} does not list the signer: phones holding only it would reject the files`);
   }
-  const deviceCerts = options.encryptWith ? await indexDeviceCertificates(options.encryptWith) : undefined;
+  const deviceCerts = options.encryptWith ? await deviceCertsModule().indexDeviceCertificates(options.encryptWith) : undefined;
   const template = await SignedFileTemplate.derive(backend, hash, options.dnStyle);
   if (!template) events.emit('warning', 'the fast header template did not match buildSignedFile: signing through the generic builder');
 
@@ -223,9 +229,9 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   } catch (err) {
     events.emit('warning', `the native file engine did not start (${(err as Error).message}): signing through the worker threads`);
   }
-  const pool: FileEngine = native ?? workers ?? WorkerPool.spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
+  const pool: FileEngine = native ?? workers ?? workerPool().spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
   if (pool !== workers) closers.push(() => pool.close());
-  if (pool instanceof WorkerPool) await pool.init({
+  if (!(pool instanceof NativeFileEngine)) await (pool as WorkerPool).init({
     certificate: backend.certificate,
     keyBits: backend.keyBits,
     description: backend.description,

@@ -5,7 +5,7 @@ import type { HashAlgorithm } from '../crypto/hash';
 import { describeWriteError } from '../util/atomic-write';
 import { TokenError } from '../util/errors';
 import { readProblem } from './file-checks';
-import { TempNames } from './file-job';
+import { TempNames } from './rel-path';
 import { loadNativeCore, nativeBuildDir } from './native-core';
 import type { FileResult, FileTask } from './protocol';
 import { joinRel } from './rel-path';
