@@ -26,7 +26,7 @@ import { describeWriteError } from '../util/atomic-write';
 import type { WorkerPool } from './worker-pool';
 import { SignedFileTemplate } from './signed-template';
 import { loadNativeCore } from './native-core';
-import { loadFilesAddon, NativeFileEngine, nativeRenameAll, type NativeFileKey } from './native-files';
+import { filesAddonStatus, loadFilesAddon, NativeFileEngine, nativeRenameAll, nativeRenameChunks, type NativeChunk, type NativeFileKey } from './native-files';
 
 export type BatchSigner =
   /** A PEM file with key and certificate: every worker thread loads it and signs on its own core. */
@@ -126,6 +126,11 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   // Plain `.sgn` files with a PEM key or one token go to the native threads when the addon is built; otherwise
   // (and for encrypted configs, --incremental) the worker threads, started now, do the same work in JavaScript.
   const nativeKey = options.encryptWith || options.incremental || options.nativeFiles === false ? undefined : nativeFileKeyOf(backend);
+  if (!nativeKey && !options.encryptWith && !options.incremental && options.nativeFiles !== false) {
+    // A stale build (from before a function this version calls) is never called: say how to get it back.
+    const why = filesAddonStatus();
+    if (why.includes('older build')) events.emit('warning', `the native file engine is not used: ${why}; signing through the worker threads`);
+  }
   const workers = nativeKey ? undefined : workerPool().spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
   if (workers) closers.push(() => workers.close());
 
@@ -185,6 +190,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   const fail = (file: string, problem: string) => {
     failures.push({ source: file, problem });
     counts.failed += 1;
+    events.emit('problem', { source: file, status: 'failed', problem });
     if (fileEvents()) events.emit('file', { source: file, status: 'failed', problem });
   };
   const meter = new ProgressMeter(events, counts, done.size);
@@ -202,6 +208,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
     },
     onCommitted: (files) => events.emit('commit', { files, committed: meter.committed(files) }),
     renameAll: nativeRenameAll(),
+    renameChunks: nativeKey ? nativeRenameChunks() : undefined,
   });
   // After a failure, the open group's temp files go (a normal end commits them first: nothing left to remove).
   closers.push(() => committer.discard());
@@ -223,9 +230,19 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
     }
   };
 
+  // A native chunk goes to the committer whole; per file only its failures (and 'file' events when listened to).
+  const onChunk = (chunk: NativeChunk) => {
+    counts.signed += chunk.signed;
+    committer.addChunk(chunk);
+    if (chunk.signed > 0 && fileEvents()) {
+      chunk.tasks.forEach((task, i) => {
+        if (chunk.status[i] === 0) events.emit('file', { source: task.source, status: 'signed', outputs: [task.output] });
+      });
+    }
+  };
   let native: NativeFileEngine | undefined;
   try {
-    native = openNativeEngine(nativeKey, template, jobs, { source, out, hash, settings, fingerprint, jobId, onResults: (r) => onResults(r) });
+    native = openNativeEngine(nativeKey, template, jobs, { source, out, hash, settings, fingerprint, jobId, onChunk, onProblem: fail });
   } catch (err) {
     events.emit('warning', `the native file engine did not start (${(err as Error).message}): signing through the worker threads`);
   }
@@ -265,6 +282,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   const onSkip = (rel: string, problem: string, kind: SkipKind) => {
     if (kind === 'unreadable') return fail(rel, problem); // its files could not even be listed: a failure, retried by a later run
     skippedFiles.push({ source: rel, problem });
+    events.emit('problem', { source: rel, status: 'skipped', problem });
     if (fileEvents()) events.emit('file', { source: rel, status: 'skipped', problem });
   };
 
@@ -445,7 +463,16 @@ function openNativeEngine(
   key: NativeFileKey | undefined,
   template: SignedFileTemplate | undefined,
   threads: number,
-  job: { source: string; out: string; hash: HashAlgorithm; settings: JobSettings; fingerprint: string; jobId: string; onResults: (r: FileResult[]) => void },
+  job: {
+    source: string;
+    out: string;
+    hash: HashAlgorithm;
+    settings: JobSettings;
+    fingerprint: string;
+    jobId: string;
+    onChunk: (chunk: NativeChunk) => void;
+    onProblem: (source: string, problem: string) => void;
+  },
 ): NativeFileEngine | undefined {
   if (!key || !template) return undefined;
   return NativeFileEngine.open({
@@ -458,7 +485,8 @@ function openNativeEngine(
     template: template.parts(),
     fingerprint: job.fingerprint,
     jobId: job.jobId,
-    onResults: job.onResults,
+    onChunk: job.onChunk,
+    onProblem: job.onProblem,
   });
 }
 
