@@ -24,6 +24,8 @@
  *   renameChunks(chunks: external[]) -> Promise<Int32Array>   every signed file of each chunk renamed from its temp
  *     name to SOURCE.sgn on libuv's thread pool; (chunk index, file index, errno) per failed rename (its temp file
  *     removed), none when all are in place. A chunk is renamed once.
+ *   manifestLines(bytes: Uint8Array) -> { text: Buffer, lines, outputs }   whole journal lines as manifest entries
+ *     (",\n" between them), and how many output records they hold: the end of a job copies the journal in blocks.
  *   renameAll(names: string, count) -> Promise<Int32Array>   a commit group's renames ("from\0to\0" each, absolute)
  *     in one call on libuv's thread pool; the errno of each (0: renamed). The committer's order is unchanged.
  *
@@ -1141,6 +1143,55 @@ static napi_value js_rename_chunks(napi_env env, napi_callback_info info) {
     return promise;
 }
 
+/* ------------------------------------------------------------------------------------------------------------ */
+/* manifestLines: journal lines as the manifest's `files` entries, at the end of a job                          */
+
+/* manifestLines(bytes) -> { text: Buffer, lines, outputs }: whole journal lines ("...\n" each; empty lines left
+ * out) as manifest entries, one per line, separated by ",\n" (none before the first or after the last); `outputs`
+ * counts their output records (each has one "kind":). The caller writes the separator between two calls. */
+static napi_value js_manifest_lines(napi_env env, napi_callback_info info) {
+    size_t argc = 1;
+    napi_value argv[1], result, value;
+    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+    bool typed = false;
+    napi_typedarray_type type;
+    size_t length = 0;
+    const char *in = NULL;
+    if (argc < 1 || napi_is_typedarray(env, argv[0], &typed) != napi_ok || !typed ||
+        napi_get_typedarray_info(env, argv[0], &type, &length, (void **)&in, NULL, NULL) != napi_ok || type != napi_uint8_array)
+        return throw_error(env, "ERR_INVALID_ARG_TYPE", "manifestLines(bytes: Uint8Array)");
+    size_t newlines = 0;
+    for (const char *p = in, *end = in + length; p < end && (p = memchr(p, '\n', (size_t)(end - p))); p++) newlines++;
+    char *out = malloc(length + newlines + 1);
+    if (!out) return throw_error(env, "ERR_NATIVE", "out of memory");
+    static const char KIND[] = "\"kind\":";
+    size_t at = 0, lines = 0, outputs = 0;
+    for (const char *p = in, *end = in + length; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = nl ? nl : end;
+        if (line_end > p) {
+            if (lines++) {
+                out[at++] = ',';
+                out[at++] = '\n';
+            }
+            memcpy(out + at, p, (size_t)(line_end - p));
+            at += (size_t)(line_end - p);
+            for (const char *k = p; (k = memmem(k, (size_t)(line_end - k), KIND, sizeof KIND - 1)); k += sizeof KIND - 1) outputs++;
+        }
+        p = line_end + 1;
+    }
+    napi_status st = napi_create_buffer_copy(env, at, at ? out : "", NULL, &value);
+    free(out);
+    if (st != napi_ok) return throw_error(env, "ERR_NATIVE", "out of memory");
+    napi_create_object(env, &result);
+    napi_set_named_property(env, result, "text", value);
+    napi_create_double(env, (double)lines, &value);
+    napi_set_named_property(env, result, "lines", value);
+    napi_create_double(env, (double)outputs, &value);
+    napi_set_named_property(env, result, "outputs", value);
+    return result;
+}
+
 NAPI_MODULE_INIT() {
     napi_property_descriptor props[] = {
         {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -1148,6 +1199,7 @@ NAPI_MODULE_INIT() {
         {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
         {"renameAll", NULL, js_rename_all, NULL, NULL, NULL, napi_enumerable, NULL},
         {"renameChunks", NULL, js_rename_chunks, NULL, NULL, NULL, napi_enumerable, NULL},
+        {"manifestLines", NULL, js_manifest_lines, NULL, NULL, NULL, napi_enumerable, NULL},
     };
     if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
     return exports;

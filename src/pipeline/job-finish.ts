@@ -4,7 +4,8 @@ import { syncDirectory, TEMP_MARKER } from '../util/atomic-write';
 import type { SigningBackend } from './backend';
 import type { BatchFailure } from './events';
 import { readJournal, sourceOfLine, type Journal, type JobSettings, type ManifestEntry } from './journal';
-import { readManifestEntries, writeManifest } from './manifest';
+import { readManifestEntries, writeManifest, type ManifestPiece } from './manifest';
+import { nativeManifestLines } from './native-files';
 import type { StatePaths } from './state-files';
 
 /** Temp files of an interrupted run (kill -9, power loss): never renamed, never journaled, removed. */
@@ -53,8 +54,19 @@ export async function finishJob(o: FinishOptions): Promise<{ pruned: number; out
   const inJob = new Set<string>();
   let outputs = 0;
   let pruned = 0;
+  // No earlier manifest to merge (a new folder, the usual case): the journal's entry lines are the manifest's,
+  // copied in blocks (the native addon joins them and counts their outputs; no string per line here).
+  const manifestLines = nativeManifestLines();
+  const copyWhole = manifestLines !== undefined && !(await exists(o.paths.manifest));
+  async function* blocks(): AsyncGenerator<ManifestPiece> {
+    for await (const block of journalBlocks(o.paths.journal)) {
+      const piece = manifestLines!(block);
+      outputs += piece.outputs;
+      yield piece;
+    }
+  }
   // This job wrote and flushed the whole journal: no torn line to look for, no need to parse every line.
-  const journalContents = await readJournal(o.paths.journal, { validate: false });
+  const journalContents = copyWhole ? undefined : await readJournal(o.paths.journal, { validate: false });
   async function* entries(): AsyncGenerator<string | ManifestEntry> {
     if (journalContents) {
       for await (const line of journalContents.entryLines()) {
@@ -94,12 +106,45 @@ export async function finishJob(o: FinishOptions): Promise<{ pruned: number; out
       failures: o.failures,
       skipped: o.skipped,
     },
-    entries(),
+    copyWhole ? blocks() : entries(),
   );
   await o.journal.close();
   await fs.rm(o.paths.journal, { force: true });
   await syncDirectory(o.paths.dir);
   return { pruned, outputs };
+}
+
+/**
+ * The journal's entry lines (the header line left out) in blocks of whole lines, each line with its newline. The
+ * journal holds only `\n` line ends (JSON escapes the others) and ends with one: this job wrote all of it.
+ */
+async function* journalBlocks(file: string): AsyncGenerator<Buffer> {
+  const handle = await fs.open(file, 'r');
+  try {
+    let carry = Buffer.alloc(0);
+    let header = true;
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(1 << 20);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      let chunk = carry.length > 0 ? Buffer.concat([carry, buffer.subarray(0, bytesRead)]) : buffer.subarray(0, bytesRead);
+      if (header) {
+        const nl = chunk.indexOf(10);
+        if (nl === -1) {
+          carry = Buffer.from(chunk);
+          continue;
+        }
+        chunk = chunk.subarray(nl + 1);
+        header = false;
+      }
+      const last = chunk.lastIndexOf(10);
+      if (last >= 0) yield chunk.subarray(0, last + 1);
+      carry = Buffer.from(chunk.subarray(last + 1));
+    }
+    if (!header && carry.length > 0) yield Buffer.concat([carry, Buffer.from('\n')]);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Outputs of an entry line: each output record has one `"kind":`. */

@@ -56,10 +56,11 @@ interface RawFilesAddon {
   renameAll(names: string, count: number): Promise<Int32Array>;
   /** Every signed file of the chunks into place (temp -> SOURCE.sgn); (chunk, file, errno) per failed rename. */
   renameChunks(chunks: object[]): Promise<Int32Array>;
+  manifestLines(bytes: Uint8Array): { text: Buffer; lines: number; outputs: number };
 }
 
 /** The functions this version calls: a build from before one of them counts as not built (never a crash). */
-const REQUIRED = ['open', 'signFiles', 'close', 'renameAll', 'renameChunks'] as const;
+const REQUIRED = ['open', 'signFiles', 'close', 'renameAll', 'renameChunks', 'manifestLines'] as const;
 
 /** Where the key is, for the native threads. */
 export type NativeFileKey =
@@ -181,6 +182,12 @@ export function nativeRenameAll(): RenameAll | undefined {
     }
     return errnos;
   };
+}
+
+/** Whole journal lines as manifest entries (",\n" between them) and their output count, in C; undefined without the addon. */
+export function nativeManifestLines(): RawFilesAddon['manifestLines'] | undefined {
+  const raw = loadFilesAddon();
+  return raw ? (bytes) => raw.manifestLines(bytes) : undefined;
 }
 
 export interface NativeFileEngineOptions {
