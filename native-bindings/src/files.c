@@ -24,8 +24,9 @@
  *   renameChunks(chunks: external[]) -> Promise<Int32Array>   every signed file of each chunk renamed from its temp
  *     name to SOURCE.sgn on libuv's thread pool; (chunk index, file index, errno) per failed rename (its temp file
  *     removed), none when all are in place. A chunk is renamed once.
- *   manifestLines(bytes: Uint8Array) -> { text: Buffer, lines, outputs }   whole journal lines as manifest entries
- *     (",\n" between them), and how many output records they hold: the end of a job copies the journal in blocks.
+ *   manifestLines(bytes: Uint8Array, out: Uint8Array) -> { length, lines, outputs }   whole journal lines as
+ *     manifest entries (",\n" between them) written into out, and how many output records they hold: the end of a
+ *     job copies the journal in blocks.
  *   renameAll(names: string, count) -> Promise<Int32Array>   a commit group's renames ("from\0to\0" each, absolute)
  *     in one call on libuv's thread pool; the errno of each (0: renamed). The committer's order is unchanged.
  *
@@ -1146,24 +1147,26 @@ static napi_value js_rename_chunks(napi_env env, napi_callback_info info) {
 /* ------------------------------------------------------------------------------------------------------------ */
 /* manifestLines: journal lines as the manifest's `files` entries, at the end of a job                          */
 
-/* manifestLines(bytes) -> { text: Buffer, lines, outputs }: whole journal lines ("...\n" each; empty lines left
- * out) as manifest entries, one per line, separated by ",\n" (none before the first or after the last); `outputs`
- * counts their output records (each has one "kind":). The caller writes the separator between two calls. */
+/* manifestLines(bytes, out) -> { length, lines, outputs }: whole journal lines ("...\n" each; empty lines left out)
+ * written into `out` as manifest entries, one per line, separated by ",\n" (none before the first or after the
+ * last); `outputs` counts their output records (each has one "kind":). The caller writes the separator between
+ * two calls, and reuses `out` (at least twice the input's length): fresh memory per block cost page faults that
+ * took longer than the copy. */
 static napi_value js_manifest_lines(napi_env env, napi_callback_info info) {
-    size_t argc = 1;
-    napi_value argv[1], result, value;
+    size_t argc = 2;
+    napi_value argv[2], result, value;
     napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-    bool typed = false;
-    napi_typedarray_type type;
-    size_t length = 0;
+    bool typed_in = false, typed_out = false;
+    napi_typedarray_type type_in, type_out;
+    size_t length = 0, room = 0;
     const char *in = NULL;
-    if (argc < 1 || napi_is_typedarray(env, argv[0], &typed) != napi_ok || !typed ||
-        napi_get_typedarray_info(env, argv[0], &type, &length, (void **)&in, NULL, NULL) != napi_ok || type != napi_uint8_array)
-        return throw_error(env, "ERR_INVALID_ARG_TYPE", "manifestLines(bytes: Uint8Array)");
-    size_t newlines = 0;
-    for (const char *p = in, *end = in + length; p < end && (p = memchr(p, '\n', (size_t)(end - p))); p++) newlines++;
-    char *out = malloc(length + newlines + 1);
-    if (!out) return throw_error(env, "ERR_NATIVE", "out of memory");
+    char *out = NULL;
+    if (argc < 2 || napi_is_typedarray(env, argv[0], &typed_in) != napi_ok || !typed_in ||
+        napi_is_typedarray(env, argv[1], &typed_out) != napi_ok || !typed_out ||
+        napi_get_typedarray_info(env, argv[0], &type_in, &length, (void **)&in, NULL, NULL) != napi_ok || type_in != napi_uint8_array ||
+        napi_get_typedarray_info(env, argv[1], &type_out, &room, (void **)&out, NULL, NULL) != napi_ok || type_out != napi_uint8_array)
+        return throw_error(env, "ERR_INVALID_ARG_TYPE", "manifestLines(bytes: Uint8Array, out: Uint8Array)");
+    if (room < 2 * length) return throw_error(env, "ERR_OUT_OF_RANGE", "manifestLines: out must hold twice the input");
     static const char KIND[] = "\"kind\":";
     size_t at = 0, lines = 0, outputs = 0;
     for (const char *p = in, *end = in + length; p < end;) {
@@ -1176,15 +1179,14 @@ static napi_value js_manifest_lines(napi_env env, napi_callback_info info) {
             }
             memcpy(out + at, p, (size_t)(line_end - p));
             at += (size_t)(line_end - p);
-            for (const char *k = p; (k = memmem(k, (size_t)(line_end - k), KIND, sizeof KIND - 1)); k += sizeof KIND - 1) outputs++;
         }
         p = line_end + 1;
     }
-    napi_status st = napi_create_buffer_copy(env, at, at ? out : "", NULL, &value);
-    free(out);
-    if (st != napi_ok) return throw_error(env, "ERR_NATIVE", "out of memory");
+    /* "kind": never spans a line: counted over the whole block. */
+    for (const char *k = in, *end = in + length; (k = memmem(k, (size_t)(end - k), KIND, sizeof KIND - 1)); k += sizeof KIND - 1) outputs++;
     napi_create_object(env, &result);
-    napi_set_named_property(env, result, "text", value);
+    napi_create_double(env, (double)at, &value);
+    napi_set_named_property(env, result, "length", value);
     napi_create_double(env, (double)lines, &value);
     napi_set_named_property(env, result, "lines", value);
     napi_create_double(env, (double)outputs, &value);

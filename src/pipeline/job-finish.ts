@@ -59,10 +59,13 @@ export async function finishJob(o: FinishOptions): Promise<{ pruned: number; out
   const manifestLines = nativeManifestLines();
   const copyWhole = manifestLines !== undefined && !(await exists(o.paths.manifest));
   async function* blocks(): AsyncGenerator<ManifestPiece> {
+    // One input and one output buffer for the whole copy: writeManifest writes each piece before the next.
+    let out = Buffer.allocUnsafe(2 * JOURNAL_BLOCK);
     for await (const block of journalBlocks(o.paths.journal)) {
-      const piece = manifestLines!(block);
+      if (out.length < 2 * block.length) out = Buffer.allocUnsafe(2 * block.length);
+      const piece = manifestLines!(block, out);
       outputs += piece.outputs;
-      yield piece;
+      yield { text: out.subarray(0, piece.length), lines: piece.lines };
     }
   }
   // This job wrote and flushed the whole journal: no torn line to look for, no need to parse every line.
@@ -114,34 +117,41 @@ export async function finishJob(o: FinishOptions): Promise<{ pruned: number; out
   return { pruned, outputs };
 }
 
+const JOURNAL_BLOCK = 1 << 20;
+
 /**
- * The journal's entry lines (the header line left out) in blocks of whole lines, each line with its newline. The
+ * The journal's entry lines (the header line left out) in blocks of whole lines, each line with its newline, in
+ * one buffer reused from block to block (the caller is done with a block before it asks for the next). The
  * journal holds only `\n` line ends (JSON escapes the others) and ends with one: this job wrote all of it.
  */
-async function* journalBlocks(file: string): AsyncGenerator<Buffer> {
+export async function* journalBlocks(file: string): AsyncGenerator<Buffer> {
   const handle = await fs.open(file, 'r');
   try {
-    let carry = Buffer.alloc(0);
+    let buffer = Buffer.allocUnsafe(JOURNAL_BLOCK);
+    let carried = 0; // bytes of a line cut by the previous read, moved to the buffer's start
     let header = true;
     for (;;) {
-      const buffer = Buffer.allocUnsafe(1 << 20);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (carried === buffer.length) buffer = Buffer.concat([buffer, Buffer.allocUnsafe(buffer.length)]); // a line past the buffer
+      const { bytesRead } = await handle.read(buffer, carried, buffer.length - carried, null);
       if (bytesRead === 0) break;
-      let chunk = carry.length > 0 ? Buffer.concat([carry, buffer.subarray(0, bytesRead)]) : buffer.subarray(0, bytesRead);
+      const filled = carried + bytesRead;
+      let start = 0;
       if (header) {
-        const nl = chunk.indexOf(10);
+        const nl = buffer.subarray(0, filled).indexOf(10);
         if (nl === -1) {
-          carry = Buffer.from(chunk);
+          carried = filled;
           continue;
         }
-        chunk = chunk.subarray(nl + 1);
+        start = nl + 1;
         header = false;
       }
-      const last = chunk.lastIndexOf(10);
-      if (last >= 0) yield chunk.subarray(0, last + 1);
-      carry = Buffer.from(chunk.subarray(last + 1));
+      const last = buffer.subarray(0, filled).lastIndexOf(10);
+      const rest = last >= start ? last + 1 : start;
+      if (rest > start) yield buffer.subarray(start, rest);
+      buffer.copy(buffer, 0, rest, filled);
+      carried = filled - rest;
     }
-    if (!header && carry.length > 0) yield Buffer.concat([carry, Buffer.from('\n')]);
+    if (!header && carried > 0) yield Buffer.concat([buffer.subarray(0, carried), Buffer.from('\n')]);
   } finally {
     await handle.close();
   }

@@ -21,7 +21,10 @@ export interface ManifestHeader {
 
 const FILES_OPEN = '"files": [';
 
-/** Manifest entries already joined (",\n" between them, none around): a block of journal lines copied whole. */
+/**
+ * Manifest entries already joined (",\n" between them, none around): a block of journal lines copied whole. Its
+ * bytes are written before the next entry is asked for (the caller may reuse them).
+ */
 export interface ManifestPiece {
   text: Uint8Array;
   lines: number;
@@ -55,7 +58,9 @@ export async function writeManifest(file: string, header: ManifestHeader, entrie
         text += first ? '\n' : ',\n';
         flushText();
         parts.push(entry.text);
-        size += entry.text.length;
+        size = 0;
+        // Written now: the piece's memory is the caller's, reused for the next one.
+        await writePieces(handle, parts.splice(0));
       } else {
         text += `${first ? '\n' : ',\n'}${typeof entry === 'string' ? entry : JSON.stringify(entry)}`;
         if (text.length > 1 << 16) flushText();

@@ -56,7 +56,7 @@ interface RawFilesAddon {
   renameAll(names: string, count: number): Promise<Int32Array>;
   /** Every signed file of the chunks into place (temp -> SOURCE.sgn); (chunk, file, errno) per failed rename. */
   renameChunks(chunks: object[]): Promise<Int32Array>;
-  manifestLines(bytes: Uint8Array): { text: Buffer; lines: number; outputs: number };
+  manifestLines(bytes: Uint8Array, out: Uint8Array): { length: number; lines: number; outputs: number };
 }
 
 /** The functions this version calls: a build from before one of them counts as not built (never a crash). */
@@ -184,10 +184,13 @@ export function nativeRenameAll(): RenameAll | undefined {
   };
 }
 
-/** Whole journal lines as manifest entries (",\n" between them) and their output count, in C; undefined without the addon. */
+/**
+ * Whole journal lines as manifest entries (",\n" between them) written into `out` (at least twice the input's
+ * length), and their output count, in C; undefined without the addon.
+ */
 export function nativeManifestLines(): RawFilesAddon['manifestLines'] | undefined {
   const raw = loadFilesAddon();
-  return raw ? (bytes) => raw.manifestLines(bytes) : undefined;
+  return raw ? (bytes, out) => raw.manifestLines(bytes, out) : undefined;
 }
 
 export interface NativeFileEngineOptions {

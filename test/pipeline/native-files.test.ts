@@ -6,6 +6,8 @@ import { statePaths, type AuditRecord, type BatchSummary, type ManifestEntry } f
 import { loadFilesAddon } from '../../src/pipeline/native-files';
 import { joinLines } from '../../src/pipeline/journal';
 import { concatText, linesOf } from '../../src/pipeline/committer';
+import { journalBlocks } from '../../src/pipeline/job-finish';
+import { nativeManifestLines } from '../../src/pipeline/native-files';
 import { nativeCoreStatus } from '../../src/pipeline/native-core';
 import { vector } from '../helpers/paths';
 import { runCliProcess } from '../helpers/run-cli';
@@ -103,6 +105,44 @@ describe('native chunks: lines cut where a rename failed', () => {
     assert.equal(text([0]), '{"b":1}\n{"d":3}\n{"e":4}\n');
     assert.equal(text([0, 1, 3, 4]), '');
     assert.deepEqual(linesOf(Buffer.alloc(0), new Uint32Array(3), undefined), []);
+  });
+});
+
+describe('the manifest copied from the journal in blocks', () => {
+  it('reads whole lines across 1 MB reads (and a line longer than one), and manifestLines joins them as entries', async () => {
+    const dir = tempDir('journal-blocks');
+    try {
+      const file = path.join(dir, 'journal.jsonl');
+      const lines = Array.from({ length: 9000 }, (_, i) => JSON.stringify({ source: `f${i}.xml`, pad: 'x'.repeat((i * 37) % 500), outputs: [{ kind: 'signed' }] }));
+      lines.splice(4000, 0, JSON.stringify({ source: 'long.xml', pad: 'y'.repeat(1_500_000), outputs: [{ kind: 'signed' }, { kind: 'encrypted' }] }));
+      fs.writeFileSync(file, `${JSON.stringify({ type: 'job' })}\n${lines.join('\n')}\n`);
+      const blocks: string[] = [];
+      for await (const block of journalBlocks(file)) {
+        assert.equal(block[block.length - 1], 10, 'whole lines');
+        blocks.push(block.toString());
+      }
+      assert.ok(blocks.length >= 4);
+      assert.equal(blocks.join(''), `${lines.join('\n')}\n`);
+      const manifestLines = nativeManifestLines();
+      if (!manifestLines) return;
+      const pieces: string[] = [];
+      let outputs = 0;
+      let count = 0;
+      for (const block of blocks) {
+        const bytes = Buffer.from(`${block}\n`); // an empty line is left out
+        const out = Buffer.alloc(2 * bytes.length);
+        const piece = manifestLines(bytes, out);
+        pieces.push(out.toString('utf8', 0, piece.length));
+        outputs += piece.outputs;
+        count += piece.lines;
+      }
+      assert.equal(pieces.join(',\n'), lines.join(',\n'));
+      assert.equal(count, lines.length);
+      assert.equal(outputs, lines.length + 1);
+      assert.throws(() => manifestLines(Buffer.from('{}\n'), Buffer.alloc(2)), /twice the input/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
