@@ -3,22 +3,30 @@
  * read it, check it (empty, not XML), SHA-256 it, build the `.sgn` header from the job's template, digest header
  * and body, sign the DigestInfo (RSA PKCS#1 v1.5: with a PEM key through the OpenSSL that node itself carries, or
  * C_Sign on a PKCS#11 session of pool.c), write header + signature + body to its exclusive temp file beside the
- * final name, SHA-256 the output. Renames, durability, journal and audit stay with the TypeScript committer: the
+ * final name, SHA-256 the output. Durability, journal and audit stay with the TypeScript committer, which also
+ * decides when a chunk's files are renamed (renameChunks, after the group's temp files are flushed): the
  * guarantees do not move. The TypeScript side is src/pipeline/native-files.ts; it falls back to the worker
  * threads (src/pipeline/worker.ts) where this addon is not built, and both write the same bytes.
  *
  *   open(options) -> handle      (synchronous: parses the key, or opens the PKCS#11 sessions)
  *     options: { pem?: string, pkcs11?: { modulePath, slotId, keyId?, keyLabel? }, contexts, srcRoot, outRoot,
  *                hash: 'sha1'|'sha256'|'sha384'|'sha512', timestamp, versionElement, signerElements }
- *   signFiles(handle, names: string, xml: Uint8Array) -> Promise<{ status: Buffer, errno: Int32Array,
- *       journal: Buffer, journalEnd: Uint32Array, audit: Buffer, auditEnd: Uint32Array }>
+ *   signFiles(handle, names: string, xml: Uint8Array) -> Promise<{ status: Buffer, errno: Int32Array, signed,
+ *       journal: Buffer, journalEnd: Uint32Array, audit: Buffer, auditEnd: Uint32Array, chunk: external }>
  *     names: "source\0temp\0" per file, both relative (to srcRoot and outRoot), `/`-separated.
  *     status per file: 0 signed, 1 read failed (errno), 2 empty, 3 not XML, 4 temp file failed (errno),
  *                      5 the signer failed (errno holds the CK_RV or -1).
  *     journal/audit: each signed file's journal line (its manifest entry) and audit line, each with its newline,
  *     byte for byte the JSON file-job.ts writes; file i's bytes end at journalEnd[i] / auditEnd[i].
  *     options also take jsonSigner, jsonHash, jsonJob and jsonToken: constant values as JSON.stringify wrote them.
+ *     signed: how many files have status 0; chunk: the call's names, for renameChunks (freed with the external).
  *   close(handle) -> undefined   (after every signFiles settled)
+ *   renameChunks(chunks: external[]) -> Promise<Int32Array>   every signed file of each chunk renamed from its temp
+ *     name to SOURCE.sgn on libuv's thread pool; (chunk index, file index, errno) per failed rename (its temp file
+ *     removed), none when all are in place. A chunk is renamed once.
+ *   manifestLines(bytes: Uint8Array, out: Uint8Array) -> { length, lines, outputs }   whole journal lines as
+ *     manifest entries (",\n" between them) written into out, and how many output records they hold: the end of a
+ *     job copies the journal in blocks.
  *   renameAll(names: string, count) -> Promise<Int32Array>   a commit group's renames ("from\0to\0" each, absolute)
  *     in one call on libuv's thread pool; the errno of each (0: renamed). The committer's order is unchanged.
  *
@@ -96,7 +104,10 @@ typedef struct {
     int failed;
 } text_t;
 
+#define CHUNK_MAGIC 0x6f63746cu /* "octl": a chunk external, not a signer handle */
+
 struct batch_files {
+    uint32_t magic;
     batch_files_t *next;
     signer_t *s;
     char *names;
@@ -106,6 +117,10 @@ struct batch_files {
     int32_t *err;
     text_t journal, audit; /* the files' journal lines and audit lines (with their newlines), one after the other */
     uint32_t *journal_end, *audit_end;
+    size_t signed_count;
+    char *out_root;     /* a copy: the chunk's renames may run after the signer closed */
+    int renamed;        /* renameChunks did this chunk (never twice) */
+    napi_ref keep;      /* held while a renameChunks call uses the chunk */
     napi_deferred deferred;
 };
 
@@ -464,6 +479,7 @@ static void *worker(void *arg) {
         pthread_mutex_unlock(&s->lock);
         for (size_t i = 0; i < b->count; i++) {
             one_file(s, c, b, i);
+            if (b->status[i] == ST_SIGNED) b->signed_count++;
             b->journal_end[i] = (uint32_t)b->journal.length;
             b->audit_end[i] = (uint32_t)b->audit.length;
         }
@@ -483,6 +499,7 @@ typedef struct {
 } handle_box_t;
 
 static void free_batch_files(batch_files_t *b) {
+    free(b->out_root);
     free(b->names);
     free(b->source);
     free(b->temp);
@@ -546,7 +563,14 @@ static napi_value throw_error(napi_env env, const char *code, const char *messag
     return NULL;
 }
 
-/* A finished call, on the JS thread: its results as typed arrays and the lines as two Buffers. */
+static void finalize_chunk(napi_env env, void *data, void *hint) {
+    (void)env;
+    (void)hint;
+    free_batch_files(data);
+}
+
+/* A finished call, on the JS thread: its results as typed arrays, the lines as two Buffers, and the chunk (an
+ * external) whose signed files renameChunks puts into place. */
 static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
     (void)js_cb;
     batch_files_t *b = data;
@@ -585,8 +609,23 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
     napi_set_named_property(env, result, "journal", value);
     napi_create_buffer_copy(env, b->audit.length, b->audit.length ? b->audit.data : "", NULL, &value);
     napi_set_named_property(env, result, "audit", value);
-    napi_resolve_deferred(env, b->deferred, result);
-    free_batch_files(b);
+    napi_create_uint32(env, (uint32_t)b->signed_count, &value);
+    napi_set_named_property(env, result, "signed", value);
+    /* The lines are in JS now; the names stay for renameChunks, with the chunk external that owns them. */
+    free(b->journal.data);
+    free(b->audit.data);
+    b->journal.data = b->audit.data = NULL;
+    napi_value chunk;
+    if (napi_create_external(env, b, finalize_chunk, NULL, &chunk) != napi_ok) {
+        napi_value err, message;
+        napi_create_string_utf8(env, "cannot hand the chunk over", NAPI_AUTO_LENGTH, &message);
+        napi_create_error(env, NULL, message, &err);
+        napi_reject_deferred(env, b->deferred, err);
+        free_batch_files(b);
+    } else {
+        napi_set_named_property(env, result, "chunk", chunk);
+        napi_resolve_deferred(env, b->deferred, result);
+    }
     if (--s->busy == 0) napi_unref_threadsafe_function(env, s->tsfn);
 }
 
@@ -634,8 +673,10 @@ static napi_value js_sign_files(napi_env env, napi_callback_info info) {
         return throw_error(env, "ERR_INVALID_ARG_TYPE", "xml must be a non-empty Uint8Array, one byte per file");
     batch_files_t *b = calloc(1, sizeof *b);
     if (!b) return throw_error(env, "ERR_NATIVE", "out of memory");
+    b->magic = CHUNK_MAGIC;
     b->s = s;
     b->count = count;
+    b->out_root = strdup(s->out_root);
     b->names = malloc(length + 1);
     b->source = calloc(count, sizeof(char *));
     b->temp = calloc(count, sizeof(char *));
@@ -644,7 +685,7 @@ static napi_value js_sign_files(napi_env env, napi_callback_info info) {
     b->err = calloc(count, sizeof(int32_t));
     b->journal_end = calloc(count, sizeof(uint32_t));
     b->audit_end = calloc(count, sizeof(uint32_t));
-    if (!b->names || !b->source || !b->temp || !b->xml || !b->status || !b->err || !b->journal_end || !b->audit_end) {
+    if (!b->out_root || !b->names || !b->source || !b->temp || !b->xml || !b->status || !b->err || !b->journal_end || !b->audit_end) {
         free_batch_files(b);
         return throw_error(env, "ERR_NATIVE", "out of memory");
     }
@@ -970,12 +1011,197 @@ static napi_value js_rename_all(napi_env env, napi_callback_info info) {
     return promise;
 }
 
+/* ------------------------------------------------------------------------------------------------------------ */
+/* renameChunks: the signed files of whole chunks renamed into place in one call, off the JS thread             */
+
+typedef struct {
+    batch_files_t **chunks;
+    size_t n;
+    int32_t *failed; /* chunk index, file index, errno: one triple per failed rename */
+    size_t n_failed;
+    napi_deferred deferred;
+    napi_async_work work;
+} chunk_renames_t;
+
+static void chunk_renames_execute(napi_env env, void *data) {
+    (void)env;
+    chunk_renames_t *r = data;
+    char from[8192], to[8192];
+    for (size_t k = 0; k < r->n; k++) {
+        batch_files_t *b = r->chunks[k];
+        for (size_t i = 0; i < b->count; i++) {
+            if (b->status[i] != ST_SIGNED) continue;
+            int e = 0;
+            if ((size_t)snprintf(from, sizeof from, "%s/%s", b->out_root, b->temp[i]) >= sizeof from ||
+                (size_t)snprintf(to, sizeof to, "%s/%s.sgn", b->out_root, b->source[i]) >= sizeof to)
+                e = ENAMETOOLONG;
+            else if (rename(from, to) != 0)
+                e = errno;
+            if (!e) continue;
+            unlink(from); /* as the committer does: a failed file leaves no temp file */
+            r->failed[3 * r->n_failed] = (int32_t)k;
+            r->failed[3 * r->n_failed + 1] = (int32_t)i;
+            r->failed[3 * r->n_failed + 2] = e;
+            r->n_failed++;
+        }
+    }
+}
+
+static void chunk_renames_complete(napi_env env, napi_status status, void *data) {
+    chunk_renames_t *r = data;
+    napi_value array_buffer, result;
+    void *bytes;
+    if (status != napi_ok) {
+        /* Cancelled: nothing is known renamed; every signed file of these chunks is reported failed. */
+        r->n_failed = 0;
+        for (size_t k = 0; k < r->n; k++)
+            for (size_t i = 0; i < r->chunks[k]->count; i++)
+                if (r->chunks[k]->status[i] == ST_SIGNED) {
+                    r->failed[3 * r->n_failed] = (int32_t)k;
+                    r->failed[3 * r->n_failed + 1] = (int32_t)i;
+                    r->failed[3 * r->n_failed + 2] = ECANCELED;
+                    r->n_failed++;
+                }
+    }
+    napi_create_arraybuffer(env, r->n_failed * 3 * 4, &bytes, &array_buffer);
+    if (r->n_failed) memcpy(bytes, r->failed, r->n_failed * 3 * 4);
+    napi_create_typedarray(env, napi_int32_array, r->n_failed * 3, array_buffer, 0, &result);
+    for (size_t k = 0; k < r->n; k++) {
+        napi_delete_reference(env, r->chunks[k]->keep);
+        r->chunks[k]->keep = NULL;
+    }
+    napi_resolve_deferred(env, r->deferred, result);
+    napi_delete_async_work(env, r->work);
+    free(r->failed);
+    free(r->chunks);
+    free(r);
+}
+
+/* renameChunks(chunks: external[]) -> Promise<Int32Array>: every signed file of each chunk renamed from its temp
+ * name to SOURCE.sgn, in order; one (chunk index, file index, errno) triple per rename that failed (its temp file
+ * removed). An empty array: all in place. A chunk is renamed once; given again, it is refused. */
+static napi_value js_rename_chunks(napi_env env, napi_callback_info info) {
+    size_t argc = 1;
+    napi_value argv[1], promise, resource;
+    bool is_array = false;
+    uint32_t n = 0;
+    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+    if (argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[0], &n) != napi_ok || n == 0)
+        return throw_error(env, "ERR_INVALID_ARG_TYPE", "renameChunks(chunks): a non-empty array of chunks");
+    chunk_renames_t *r = calloc(1, sizeof *r);
+    if (!r || !(r->chunks = calloc(n, sizeof *r->chunks))) {
+        free(r);
+        return throw_error(env, "ERR_NATIVE", "out of memory");
+    }
+    r->n = n;
+    size_t files = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        napi_value v;
+        napi_valuetype t = napi_undefined;
+        batch_files_t *b = NULL;
+        napi_get_element(env, argv[0], k, &v);
+        napi_typeof(env, v, &t);
+        if (t != napi_external || napi_get_value_external(env, v, (void **)&b) != napi_ok || !b || b->magic != CHUNK_MAGIC) {
+            free(r->chunks);
+            free(r);
+            return throw_error(env, "ERR_INVALID_ARG_TYPE", "renameChunks(chunks): not a chunk of signFiles");
+        }
+        for (uint32_t j = 0; j < k; j++)
+            if (r->chunks[j] == b) b = NULL;
+        if (!b || b->renamed) {
+            free(r->chunks);
+            free(r);
+            return throw_error(env, "ERR_INVALID_ARG_VALUE", "renameChunks(chunks): a chunk is renamed once");
+        }
+        r->chunks[k] = b;
+        files += b->count;
+    }
+    r->failed = malloc((files ? files : 1) * 3 * sizeof(int32_t));
+    if (!r->failed) {
+        free(r->chunks);
+        free(r);
+        return throw_error(env, "ERR_NATIVE", "out of memory");
+    }
+    napi_create_string_utf8(env, "openctl-rename-chunks", NAPI_AUTO_LENGTH, &resource);
+    if (napi_create_promise(env, &r->deferred, &promise) != napi_ok ||
+        napi_create_async_work(env, NULL, resource, chunk_renames_execute, chunk_renames_complete, r, &r->work) != napi_ok) {
+        free(r->failed);
+        free(r->chunks);
+        free(r);
+        return throw_error(env, "ERR_NATIVE", "cannot queue the renames");
+    }
+    /* Held until the renames are done: the chunks' names must outlive a JS side that dropped them. */
+    for (uint32_t k = 0; k < n; k++) {
+        napi_value v;
+        napi_get_element(env, argv[0], k, &v);
+        napi_create_reference(env, v, 1, &r->chunks[k]->keep);
+        r->chunks[k]->renamed = 1;
+    }
+    if (napi_queue_async_work(env, r->work) != napi_ok) {
+        /* Not queued: complete it as cancelled (every file reported failed, its temp file left for the resume). */
+        chunk_renames_complete(env, napi_cancelled, r);
+    }
+    return promise;
+}
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* manifestLines: journal lines as the manifest's `files` entries, at the end of a job                          */
+
+/* manifestLines(bytes, out) -> { length, lines, outputs }: whole journal lines ("...\n" each; empty lines left out)
+ * written into `out` as manifest entries, one per line, separated by ",\n" (none before the first or after the
+ * last); `outputs` counts their output records (each has one "kind":). The caller writes the separator between
+ * two calls, and reuses `out` (at least twice the input's length): fresh memory per block cost page faults that
+ * took longer than the copy. */
+static napi_value js_manifest_lines(napi_env env, napi_callback_info info) {
+    size_t argc = 2;
+    napi_value argv[2], result, value;
+    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+    bool typed_in = false, typed_out = false;
+    napi_typedarray_type type_in, type_out;
+    size_t length = 0, room = 0;
+    const char *in = NULL;
+    char *out = NULL;
+    if (argc < 2 || napi_is_typedarray(env, argv[0], &typed_in) != napi_ok || !typed_in ||
+        napi_is_typedarray(env, argv[1], &typed_out) != napi_ok || !typed_out ||
+        napi_get_typedarray_info(env, argv[0], &type_in, &length, (void **)&in, NULL, NULL) != napi_ok || type_in != napi_uint8_array ||
+        napi_get_typedarray_info(env, argv[1], &type_out, &room, (void **)&out, NULL, NULL) != napi_ok || type_out != napi_uint8_array)
+        return throw_error(env, "ERR_INVALID_ARG_TYPE", "manifestLines(bytes: Uint8Array, out: Uint8Array)");
+    if (room < 2 * length) return throw_error(env, "ERR_OUT_OF_RANGE", "manifestLines: out must hold twice the input");
+    static const char KIND[] = "\"kind\":";
+    size_t at = 0, lines = 0, outputs = 0;
+    for (const char *p = in, *end = in + length; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = nl ? nl : end;
+        if (line_end > p) {
+            if (lines++) {
+                out[at++] = ',';
+                out[at++] = '\n';
+            }
+            memcpy(out + at, p, (size_t)(line_end - p));
+            at += (size_t)(line_end - p);
+        }
+        p = line_end + 1;
+    }
+    /* "kind": never spans a line: counted over the whole block. */
+    for (const char *k = in, *end = in + length; (k = memmem(k, (size_t)(end - k), KIND, sizeof KIND - 1)); k += sizeof KIND - 1) outputs++;
+    napi_create_object(env, &result);
+    napi_create_double(env, (double)at, &value);
+    napi_set_named_property(env, result, "length", value);
+    napi_create_double(env, (double)lines, &value);
+    napi_set_named_property(env, result, "lines", value);
+    napi_create_double(env, (double)outputs, &value);
+    napi_set_named_property(env, result, "outputs", value);
+    return result;
+}
+
 NAPI_MODULE_INIT() {
     napi_property_descriptor props[] = {
         {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
         {"signFiles", NULL, js_sign_files, NULL, NULL, NULL, napi_enumerable, NULL},
         {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
         {"renameAll", NULL, js_rename_all, NULL, NULL, NULL, napi_enumerable, NULL},
+        {"renameChunks", NULL, js_rename_chunks, NULL, NULL, NULL, napi_enumerable, NULL},
+        {"manifestLines", NULL, js_manifest_lines, NULL, NULL, NULL, napi_enumerable, NULL},
     };
     if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
     return exports;

@@ -4,7 +4,7 @@ import { loadPemKeyAndCert } from '../crypto/pem-signer';
 import { OpenctlError } from '../util/errors';
 import type { CliContext } from './context';
 import { log } from './io';
-import { signerExpiryWarning } from '../trust/warnings';
+import { signerExpiryWarning } from '../trust/expiry';
 import { openSigner, type SignerSpecOptions } from './signer-spec';
 
 export interface SignerOptions {

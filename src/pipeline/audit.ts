@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import type { HashAlgorithm } from '../crypto/hash';
+import { writePieces } from './journal';
 
 /** One line of `OUT_DIR/.openctl/audit.jsonl`: one signature. */
 export interface AuditRecord {
@@ -37,6 +38,13 @@ export class AuditLog {
     if (text.length === 0) return;
     if (typeof text === 'string') await this.handle.write(text);
     else await this.handle.write(text);
+    await this.handle.datasync();
+  }
+
+  /** Append ready lines (bytes, each line ending in its newline) in one writev, and flush them. */
+  async appendPieces(pieces: readonly Uint8Array[]): Promise<void> {
+    if (pieces.every((p) => p.length === 0)) return;
+    await writePieces(this.handle, pieces);
     await this.handle.datasync();
   }
 

@@ -10,9 +10,8 @@ import { AuditLog } from './audit';
 import { PemBackend, type SigningBackend } from './backend';
 import { collidingSource, OutputClaims } from './claims';
 import { Committer } from './committer';
-import { indexDeviceCertificates } from './device-certs';
 import { BatchEvents, type BatchFailure, type BatchSummary } from './events';
-import { encryptedOutputOf } from './file-job';
+import { encryptedOutputOf } from './rel-path';
 import { mustBeXml, phoneMacOf } from './file-checks';
 import { chooseFlusher, type FlushMode } from './flusher-choice';
 import { Journal, readJournal, settingsDiff, type JobHeader, type JobSettings, type JournalContents, type ManifestEntry } from './journal';
@@ -21,14 +20,13 @@ import { readManifestEntries } from './manifest';
 import { ProgressMeter } from './progress';
 import type { FileResult, FileTask } from './protocol';
 import { acquireLock, statePaths, type StatePaths } from './state-files';
-import { checkSignerTrusted } from './trust-check';
-import { signerExpiryWarning } from '../trust/warnings';
+import { signerExpiryWarning } from '../trust/expiry';
 import { countFiles, walkFileBatches, type SkipKind, type WalkOptions } from './walk';
 import { describeWriteError } from '../util/atomic-write';
-import { WorkerPool } from './worker-pool';
+import type { WorkerPool } from './worker-pool';
 import { SignedFileTemplate } from './signed-template';
 import { loadNativeCore } from './native-core';
-import { loadFilesAddon, NativeFileEngine, nativeRenameAll, type NativeFileKey } from './native-files';
+import { filesAddonStatus, loadFilesAddon, NativeFileEngine, nativeRenameAll, nativeRenameChunks, type NativeChunk, type NativeFileKey } from './native-files';
 
 export type BatchSigner =
   /** A PEM file with key and certificate: every worker thread loads it and signs on its own core. */
@@ -69,6 +67,14 @@ export interface BatchSignOptions {
   /** syncfs of the native addon, when loaded. */
   nativeSyncfs?: (fd: number) => void | Promise<void>;
 }
+
+/**
+ * Loaded when used: the worker threads (no native engine), --trust (the trust-list parser), --encrypt-with (the
+ * phone certificates). A PEM batch on the native engine loads none of them.
+ */
+const workerPool = () => (require('./worker-pool') as typeof import('./worker-pool')).WorkerPool;
+const trustCheck = () => require('./trust-check') as typeof import('./trust-check');
+const deviceCertsModule = () => require('./device-certs') as typeof import('./device-certs');
 
 const fingerprintOf = (der: Uint8Array) => createHash('sha256').update(der).digest('hex');
 
@@ -120,7 +126,12 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   // Plain `.sgn` files with a PEM key or one token go to the native threads when the addon is built; otherwise
   // (and for encrypted configs, --incremental) the worker threads, started now, do the same work in JavaScript.
   const nativeKey = options.encryptWith || options.incremental || options.nativeFiles === false ? undefined : nativeFileKeyOf(backend);
-  const workers = nativeKey ? undefined : WorkerPool.spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
+  if (!nativeKey && !options.encryptWith && !options.incremental && options.nativeFiles !== false) {
+    // A stale build (from before a function this version calls) is never called: say how to get it back.
+    const why = filesAddonStatus();
+    if (why.includes('older build')) events.emit('warning', `the native file engine is not used: ${why}; signing through the worker threads`);
+  }
+  const workers = nativeKey ? undefined : workerPool().spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
   if (workers) closers.push(() => workers.close());
 
   const fingerprint = fingerprintOf(backend.certificate);
@@ -128,10 +139,10 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   const expiry = signerExpiryWarning(Buffer.from(backend.certificate), new Date(started));
   if (expiry) events.emit('warning', expiry.message);
   if (options.trust?.length) {
-    const check = await checkSignerTrusted(backend.certificate, options.trust);
+    const check = await trustCheck().checkSignerTrusted(backend.certificate, options.trust);
     for (const file of check.notIn) events.emit('warning', `${file} does not list the signer: phones holding only it would reject the files`);
   }
-  const deviceCerts = options.encryptWith ? await indexDeviceCertificates(options.encryptWith) : undefined;
+  const deviceCerts = options.encryptWith ? await deviceCertsModule().indexDeviceCertificates(options.encryptWith) : undefined;
   const template = await SignedFileTemplate.derive(backend, hash, options.dnStyle);
   if (!template) events.emit('warning', 'the fast header template did not match buildSignedFile: signing through the generic builder');
 
@@ -179,6 +190,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   const fail = (file: string, problem: string) => {
     failures.push({ source: file, problem });
     counts.failed += 1;
+    events.emit('problem', { source: file, status: 'failed', problem });
     if (fileEvents()) events.emit('file', { source: file, status: 'failed', problem });
   };
   const meter = new ProgressMeter(events, counts, done.size);
@@ -196,6 +208,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
     },
     onCommitted: (files) => events.emit('commit', { files, committed: meter.committed(files) }),
     renameAll: nativeRenameAll(),
+    renameChunks: nativeKey ? nativeRenameChunks() : undefined,
   });
   // After a failure, the open group's temp files go (a normal end commits them first: nothing left to remove).
   closers.push(() => committer.discard());
@@ -217,15 +230,25 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
     }
   };
 
+  // A native chunk goes to the committer whole; per file only its failures (and 'file' events when listened to).
+  const onChunk = (chunk: NativeChunk) => {
+    counts.signed += chunk.signed;
+    committer.addChunk(chunk);
+    if (chunk.signed > 0 && fileEvents()) {
+      chunk.tasks.forEach((task, i) => {
+        if (chunk.status[i] === 0) events.emit('file', { source: task.source, status: 'signed', outputs: [task.output] });
+      });
+    }
+  };
   let native: NativeFileEngine | undefined;
   try {
-    native = openNativeEngine(nativeKey, template, jobs, { source, out, hash, settings, fingerprint, jobId, onResults: (r) => onResults(r) });
+    native = openNativeEngine(nativeKey, template, jobs, { source, out, hash, settings, fingerprint, jobId, onChunk, onProblem: fail });
   } catch (err) {
     events.emit('warning', `the native file engine did not start (${(err as Error).message}): signing through the worker threads`);
   }
-  const pool: FileEngine = native ?? workers ?? WorkerPool.spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
+  const pool: FileEngine = native ?? workers ?? workerPool().spawn({ jobs, depth: remote ? 4 : 3, backend, onResults: (results) => onResults(results) });
   if (pool !== workers) closers.push(() => pool.close());
-  if (pool instanceof WorkerPool) await pool.init({
+  if (!(pool instanceof NativeFileEngine)) await (pool as WorkerPool).init({
     certificate: backend.certificate,
     keyBits: backend.keyBits,
     description: backend.description,
@@ -259,6 +282,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   const onSkip = (rel: string, problem: string, kind: SkipKind) => {
     if (kind === 'unreadable') return fail(rel, problem); // its files could not even be listed: a failure, retried by a later run
     skippedFiles.push({ source: rel, problem });
+    events.emit('problem', { source: rel, status: 'skipped', problem });
     if (fileEvents()) events.emit('file', { source: rel, status: 'skipped', problem });
   };
 
@@ -439,7 +463,16 @@ function openNativeEngine(
   key: NativeFileKey | undefined,
   template: SignedFileTemplate | undefined,
   threads: number,
-  job: { source: string; out: string; hash: HashAlgorithm; settings: JobSettings; fingerprint: string; jobId: string; onResults: (r: FileResult[]) => void },
+  job: {
+    source: string;
+    out: string;
+    hash: HashAlgorithm;
+    settings: JobSettings;
+    fingerprint: string;
+    jobId: string;
+    onChunk: (chunk: NativeChunk) => void;
+    onProblem: (source: string, problem: string) => void;
+  },
 ): NativeFileEngine | undefined {
   if (!key || !template) return undefined;
   return NativeFileEngine.open({
@@ -452,7 +485,8 @@ function openNativeEngine(
     template: template.parts(),
     fingerprint: job.fingerprint,
     jobId: job.jobId,
-    onResults: job.onResults,
+    onChunk: job.onChunk,
+    onProblem: job.onProblem,
   });
 }
 
@@ -498,14 +532,25 @@ async function checkFolders(source: string, out: string): Promise<void> {
 async function checkOutFolderFree(out: string, options: BatchSignOptions, holdingLock = false): Promise<void> {
   if (options.force || options.resume || options.incremental) return;
   const paths = statePaths(out);
-  if (!holdingLock && (await fs.lstat(paths.lock).then(() => true, () => false))) return;
   const stateDir = path.basename(paths.dir);
-  const entries = (await fs.readdir(out).catch(() => [] as string[])).filter((e) => !(holdingLock && e === stateDir));
+  let entries = (await fs.readdir(out).catch(() => [] as string[])).filter((e) => !(holdingLock && e === stateDir));
+  if (entries.length === 0) return;
+  // Read after the folder: a batch that wrote outputs held the lock while it did, so a lock seen now is the reason.
+  if (!holdingLock && (await fs.lstat(paths.lock).then(() => true, () => false))) return;
+  // A state folder holding nothing but lock files is another batch between its mkdir and its lock (or one that
+  // stopped there): not an output, and the lock will say whether that batch is still writing.
+  if (!holdingLock && entries.includes(stateDir) && (await onlyLockFiles(paths.dir))) entries = entries.filter((e) => e !== stateDir);
   if (entries.length === 0) return;
   if (await fs.stat(paths.journal).then(() => true, () => false)) return;
   throw new OpenctlError(
     `--out ${out}: already holds ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}: add --force to sign into it (files of the same name are replaced), --incremental to sign only what changed, or choose an empty folder`,
   );
+}
+
+/** True when `dir` holds only the lock and its temp and stale files (`lock`, `lock.*`), or nothing. */
+async function onlyLockFiles(dir: string): Promise<boolean> {
+  const names = await fs.readdir(dir).catch(() => undefined);
+  return names !== undefined && names.every((n) => n === 'lock' || n.startsWith('lock.'));
 }
 
 function isInside(child: string, parent: string): boolean {

@@ -10,7 +10,7 @@ import { inParallel } from './flush';
 import type { Journal } from './journal';
 import type { PendingRename, TextLine } from './protocol';
 import { joinRel } from './rel-path';
-import { errnoError, type RenameAll } from './native-files';
+import { errnoError, type NativeChunk, type RenameAll, type RenameChunks } from './native-files';
 
 interface Group {
   sources: string[];
@@ -18,6 +18,10 @@ interface Group {
   lines: TextLine[];
   renames: PendingRename[][];
   audit: TextLine[];
+  /** Whole chunks of the native file engine: their lines as one Buffer each, their renames in C. */
+  chunks: NativeChunk[];
+  /** Files of the group: sources plus the chunks' signed files. */
+  files: number;
 }
 
 export interface CommitterOptions {
@@ -33,9 +37,11 @@ export interface CommitterOptions {
   onCommitted: (files: number) => void;
   /** A group's renames in native code (the addon), instead of renameSync slices on the event loop. */
   renameAll?: RenameAll;
+  /** The renames of native chunks (required once a chunk is added). */
+  renameChunks?: RenameChunks;
 }
 
-const emptyGroup = (): Group => ({ sources: [], lines: [], renames: [], audit: [] });
+const emptyGroup = (): Group => ({ sources: [], lines: [], renames: [], audit: [], chunks: [], files: 0 });
 
 /**
  * Durability in groups. A group's temp files are flushed (one syncfs), renamed into place, the renames flushed,
@@ -58,13 +64,26 @@ export class Committer {
     this.open.lines.push(journalLine);
     this.open.renames.push(renames);
     this.open.audit.push(auditLines);
-    if (this.open.sources.length >= this.options.groupSize) this.kick();
+    this.open.files += 1;
+    this.added();
+  }
+
+  /** A native chunk's signed files, whole: no per-file work here unless a rename fails. */
+  addChunk(chunk: NativeChunk): void {
+    if (chunk.signed === 0) return;
+    this.open.chunks.push(chunk);
+    this.open.files += chunk.signed;
+    this.added();
+  }
+
+  private added(): void {
+    if (this.open.files >= this.options.groupSize) this.kick();
     else this.timer ??= setTimeout(() => this.kick(), this.options.maxDelayMs);
   }
 
   /** Files signed but not yet durable. */
   get pending(): number {
-    return this.open.sources.length + this.committingCount;
+    return this.open.files + this.committingCount;
   }
 
   /**
@@ -84,7 +103,7 @@ export class Committer {
 
   /** Commit what is open and wait for every commit to end (check `error` afterwards). */
   async finish(): Promise<void> {
-    while ((this.committing || this.open.sources.length > 0) && !this.failure) {
+    while ((this.committing || this.open.files > 0) && !this.failure) {
       if (!this.committing) this.kick();
       await this.committing;
     }
@@ -94,7 +113,9 @@ export class Committer {
   async discard(): Promise<void> {
     const group = this.open;
     this.open = emptyGroup();
-    await inParallel(group.renames.flat(), 16, (r) => fs.rm(r.tmp, { force: true }));
+    const temps = group.renames.flat().map((r) => r.tmp);
+    for (const chunk of group.chunks) temps.push(...chunkTemps(chunk, this.options.outRoot));
+    await inParallel(temps, 16, (tmp) => fs.rm(tmp, { force: true }));
   }
 
   private kick(): void {
@@ -102,10 +123,10 @@ export class Committer {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.committing || this.open.sources.length === 0 || this.failure) return;
+    if (this.committing || this.open.files === 0 || this.failure) return;
     const group = this.open;
     this.open = emptyGroup();
-    this.committingCount = group.sources.length;
+    this.committingCount = group.files;
     this.committing = this.commit(group)
       .catch((err: unknown) => {
         this.failure ??= err instanceof OpenctlError ? err : new OpenctlError(`${this.options.outRoot}: cannot commit: ${(err as Error).message}`, ExitCode.Rejected);
@@ -115,8 +136,8 @@ export class Committer {
         this.committing = undefined;
         this.committingCount = 0;
         this.wake();
-        if (this.open.sources.length >= this.options.groupSize) this.kick();
-        else if (this.open.sources.length > 0) this.timer ??= setTimeout(() => this.kick(), this.options.maxDelayMs);
+        if (this.open.files >= this.options.groupSize) this.kick();
+        else if (this.open.files > 0) this.timer ??= setTimeout(() => this.kick(), this.options.maxDelayMs);
       });
   }
 
@@ -130,24 +151,81 @@ export class Committer {
     const { flusher } = this.options;
     const { outRoot } = this.options;
     // The names only for a flusher that fsyncs each file and folder (a path.dirname per file showed otherwise).
-    const temps = flusher.perFile ? group.renames.flat() : [];
-    const folders = new Set(temps.map((r) => path.dirname(r.tmp)));
-    const anyTemp = group.renames.some((r) => r.length > 0);
-    if (anyTemp) await flusher.flush(temps.map((r) => r.tmp), new Set());
+    const temps = flusher.perFile ? group.renames.flat().map((r) => r.tmp) : [];
+    if (flusher.perFile) for (const chunk of group.chunks) temps.push(...chunkTemps(chunk, outRoot));
+    const folders = new Set(temps.map((t) => path.dirname(t)));
+    const anyTemp = group.chunks.length > 0 || group.renames.some((r) => r.length > 0);
+    if (anyTemp) await flusher.flush(temps, new Set());
 
     const onFailed = (index: number, target: string, err: unknown) => {
       this.options.onFailed(group.sources[index], describeWriteError(target, err).message);
     };
     const { renameAll } = this.options;
     const failed = renameAll ? await renameGroupWith(renameAll, group, outRoot, onFailed) : await renameGroup(group, outRoot, onFailed);
+    const chunkFailures = await this.renameChunks(group.chunks);
     if (anyTemp) await flusher.flush([], folders);
 
+    // The lines of what is in place: the per-file ones, then each chunk's (cut only where a rename failed).
     const keep = (_: unknown, i: number) => !failed.has(i);
-    await stateWrite(this.options.audit.file, () => this.options.audit.append(concatText(group.audit.filter(keep))));
+    const chunkAudit: Uint8Array[] = [];
+    const chunkJournal: Uint8Array[] = [];
+    let chunkFiles = 0;
+    for (const chunk of group.chunks) {
+      const drop = chunkFailures.get(chunk);
+      chunkAudit.push(...linesOf(chunk.audit, chunk.auditEnd, drop));
+      chunkJournal.push(...linesOf(chunk.journal, chunk.journalEnd, drop));
+      chunkFiles += chunk.signed - (drop?.size ?? 0);
+    }
+    const perFileAudit = concatText(group.audit.filter(keep));
+    const audit = perFileAudit.length > 0 ? [typeof perFileAudit === 'string' ? Buffer.from(perFileAudit) : perFileAudit, ...chunkAudit] : chunkAudit;
+    await stateWrite(this.options.audit.file, () => this.options.audit.appendPieces(audit));
     const lines = group.lines.filter(keep);
-    await stateWrite(this.options.journal.file, () => this.options.journal.append(lines));
-    this.options.onCommitted(lines.length);
+    await stateWrite(this.options.journal.file, () => this.options.journal.appendPieces(chunkJournal, lines));
+    this.options.onCommitted(lines.length + chunkFiles);
   }
+
+  /** The chunks' renames in one native call; per chunk, the indexes of the files whose rename failed (reported). */
+  private async renameChunks(chunks: readonly NativeChunk[]): Promise<Map<NativeChunk, Set<number>>> {
+    const failed = new Map<NativeChunk, Set<number>>();
+    if (chunks.length === 0) return failed;
+    const { renameChunks, outRoot } = this.options;
+    if (!renameChunks) throw new Error('native chunks without renameChunks');
+    for (const f of await renameChunks(chunks)) {
+      let set = failed.get(f.chunk);
+      if (!set) failed.set(f.chunk, (set = new Set()));
+      set.add(f.index);
+      const target = joinRel(outRoot, f.chunk.tasks[f.index].output);
+      this.options.onFailed(f.chunk.tasks[f.index].source, describeWriteError(target, errnoError(f.errno, 'rename', target)).message);
+    }
+    return failed;
+  }
+}
+
+/** The absolute temp names of a chunk's signed files. */
+function chunkTemps(chunk: NativeChunk, outRoot: string): string[] {
+  const temps: string[] = [];
+  for (let i = 0; i < chunk.tasks.length; i += 1) if (chunk.status[i] === 0) temps.push(joinRel(outRoot, chunk.temps[i]));
+  return temps;
+}
+
+/**
+ * A chunk's lines (file i's bytes end at ends[i] and start at ends[i - 1]) as pieces of the one buffer, without
+ * the files in `drop`: the whole buffer when nothing is dropped.
+ */
+export function linesOf(bytes: Buffer, ends: Uint32Array, drop: Set<number> | undefined): Uint8Array[] {
+  if (!drop || drop.size === 0) return bytes.length > 0 ? [bytes] : [];
+  const pieces: Uint8Array[] = [];
+  let pieceStart = 0;
+  let start = 0;
+  for (let i = 0; i < ends.length; i += 1) {
+    if (drop.has(i)) {
+      if (start > pieceStart) pieces.push(bytes.subarray(pieceStart, start));
+      pieceStart = ends[i];
+    }
+    start = ends[i];
+  }
+  if (bytes.length > pieceStart) pieces.push(bytes.subarray(pieceStart));
+  return pieces;
 }
 
 /** Longest stretch of synchronous renames before the event loop gets a turn (worker results, timers). */

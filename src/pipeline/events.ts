@@ -74,7 +74,13 @@ export interface BatchEventMap {
   start: [BatchStart];
   /** The counting walk finished: the total for the ETA. */
   total: [number];
+  /**
+   * Every file, signed or not (with a listener only: the native engine then reports its chunks file by file).
+   * Progress and failures need no such listener: `progress` counts, `problem` names the files that failed.
+   */
   file: [FileOutcome];
+  /** A file that failed or was skipped (status `failed` or `skipped`, with its problem): only those, one each. */
+  problem: [FileOutcome];
   progress: [BatchProgress];
   /** A group of files is durable and in the journal. */
   commit: [{ files: number; committed: number }];

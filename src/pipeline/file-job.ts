@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { HashAlgorithm } from '../crypto/hash';
 import type { Signer } from '../crypto/signer';
 import type { DnStyle } from '../formats/model';
-import { describeWriteError, TEMP_MARKER } from '../util/atomic-write';
+import { describeWriteError } from '../util/atomic-write';
 import { OpenctlError } from '../util/errors';
 import { MAX_INPUT_BYTES, readInputSync } from '../util/read-input';
 import { looksLikeXml, readProblem } from './file-checks';
@@ -12,7 +12,9 @@ import type { ManifestEntry } from './journal';
 import type { AuditRecord } from './audit';
 import type { FileResult, FileTask, OutputKind, OutputRecord, PendingRename, SignReply } from './protocol';
 import type { SignedFileTemplate, SignDigestSync } from './signed-template';
-import { joinRel } from './rel-path';
+import { encryptedOutputOf, joinRel, TempNames } from './rel-path';
+
+export { encryptedOutputOf, TempNames };
 
 /**
  * Loaded on first use: a plain `.sgn` with a template needs neither the formats builders nor the certificate
@@ -247,30 +249,11 @@ export class FileJob {
   }
 }
 
-/** `NAME.sgn` -> `NAME.enc.sgn` (the encrypted config beside its stub). */
-export function encryptedOutputOf(output: string): string {
-  return `${output.slice(0, -'.sgn'.length)}.enc.sgn`;
-}
 
 function basename(rel: string): string {
   return rel.slice(rel.lastIndexOf('/') + 1);
 }
 
-/**
- * Temp names `<TEMP_MARKER><name>.<random per thread><counter>`: unique without a random draw per file (the
- * exclusive create would catch a clash anyway), and recognisable by the marker for cleaning after a crash.
- */
-export class TempNames {
-  private readonly prefix = randomBytes(5).toString('hex');
-  private counter = 0;
-
-  /** The temp file of output `rel` (relative to OUT_DIR, `/`-separated), in the same folder. */
-  next(rel: string): string {
-    this.counter += 1;
-    const slash = rel.lastIndexOf('/') + 1;
-    return `${rel.slice(0, slash)}${TEMP_MARKER}${rel.slice(slash)}.${this.prefix}${this.counter.toString(36)}`;
-  }
-}
 
 /** Temp file beside output `rel` (its folder created on first use), never fsynced here: the group commit does it. */
 export function writeTemp(outRoot: string, rel: string, data: Buffer, names: TempNames): string {

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { HashAlgorithm } from '../crypto/hash';
 import { syncDirectory, tempPathFor } from '../util/atomic-write';
 import { OpenctlError } from '../util/errors';
-import type { ManifestEntry } from './journal';
+import { writePieces, type ManifestEntry } from './journal';
 
 export interface ManifestHeader {
   format: 'openctl-batch-manifest';
@@ -22,28 +22,58 @@ export interface ManifestHeader {
 const FILES_OPEN = '"files": [';
 
 /**
+ * Manifest entries already joined (",\n" between them, none around): a block of journal lines copied whole. Its
+ * bytes are written before the next entry is asked for (the caller may reuse them).
+ */
+export interface ManifestPiece {
+  text: Uint8Array;
+  lines: number;
+}
+
+/**
  * `OUT_DIR/.openctl/manifest.json`: one JSON document, written with one `files` entry per line so that it can
  * be written and read as a stream (100,000 entries never sit in memory at once), and still parses as plain JSON.
- * Entries come as objects or as their JSON (the journal's lines, copied as they are).
+ * Entries come as objects, as their JSON (the journal's lines, copied as they are), or as pieces of such lines.
  * Written to a temp file, flushed, then renamed: a reader never sees half a manifest.
  */
-export async function writeManifest(file: string, header: ManifestHeader, entries: AsyncIterable<ManifestEntry | string>): Promise<void> {
+export async function writeManifest(file: string, header: ManifestHeader, entries: AsyncIterable<ManifestEntry | string | ManifestPiece>): Promise<void> {
   const tmp = tempPathFor(file);
   const handle = await fs.open(tmp, 'wx', 0o644);
   try {
     const head = JSON.stringify(header, null, 1).replace(/\n\}$/, '');
-    let buffer = `${head},\n ${FILES_OPEN}`;
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    let text = `${head},\n ${FILES_OPEN}`;
     let first = true;
+    const flushText = () => {
+      if (text.length === 0) return;
+      const bytes = Buffer.from(text);
+      parts.push(bytes);
+      size += bytes.length;
+      text = '';
+    };
     for await (const entry of entries) {
-      buffer += `${first ? '\n' : ',\n'}${typeof entry === 'string' ? entry : JSON.stringify(entry)}`;
+      if (typeof entry === 'object' && 'text' in entry && entry.text instanceof Uint8Array) {
+        if (entry.lines === 0) continue;
+        text += first ? '\n' : ',\n';
+        flushText();
+        parts.push(entry.text);
+        size = 0;
+        // Written now: the piece's memory is the caller's, reused for the next one.
+        await writePieces(handle, parts.splice(0));
+      } else {
+        text += `${first ? '\n' : ',\n'}${typeof entry === 'string' ? entry : JSON.stringify(entry)}`;
+        if (text.length > 1 << 16) flushText();
+      }
       first = false;
-      if (buffer.length > 1 << 16) {
-        await handle.write(buffer);
-        buffer = '';
+      if (size > 1 << 20) {
+        await writePieces(handle, parts.splice(0));
+        size = 0;
       }
     }
-    buffer += `${first ? '' : '\n'} ]\n}\n`;
-    await handle.write(buffer);
+    text += `${first ? '' : '\n'} ]\n}\n`;
+    flushText();
+    await writePieces(handle, parts);
     await handle.sync();
     await handle.close();
     await fs.rename(tmp, file);

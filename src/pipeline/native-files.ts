@@ -5,23 +5,28 @@ import type { HashAlgorithm } from '../crypto/hash';
 import { describeWriteError } from '../util/atomic-write';
 import { TokenError } from '../util/errors';
 import { readProblem } from './file-checks';
-import { TempNames } from './file-job';
+import { TempNames } from './rel-path';
 import { loadNativeCore, nativeBuildDir } from './native-core';
-import type { FileResult, FileTask } from './protocol';
+import type { FileTask } from './protocol';
 import { joinRel } from './rel-path';
 import type { TemplateParts } from './signed-template';
 
 /**
  * The per-file work of `batch sign` in native threads (native-bindings/src/files.c): read, check, hash, build the
  * header from the job's template, sign (a PEM key through node's own OpenSSL, or C_Sign on PKCS#11 sessions),
- * write the temp file, hash the output, for a chunk of files per call. The committer still renames, flushes and
- * journals. Where the addon is not built (no compiler), the worker threads do the same work in JavaScript and
+ * write the temp file, hash the output, for a chunk of files per call. The committer still flushes and journals,
+ * and has each commit group's chunks renamed in one native call (renameChunks); JavaScript sees a chunk as one
+ * object, and a file on its own only when it failed. Where the addon is not built (no compiler), the worker threads do the same work in JavaScript and
  * write the same bytes (test/pipeline/native-files.test.ts compares them).
  */
 
 interface RawFilesResult {
   status: Buffer;
   errno: Int32Array;
+  /** Files of the chunk signed (status 0): their temp files wait for renameChunks. */
+  signed: number;
+  /** The chunk in C (its names), for renameChunks. */
+  chunk: object;
   /** Each signed file's journal line and audit line, each with its newline: file i's bytes end at *End[i]. */
   journal: Buffer;
   journalEnd: Uint32Array;
@@ -49,7 +54,13 @@ interface RawFilesAddon {
   signFiles(handle: object, names: string, xml: Uint8Array): Promise<RawFilesResult>;
   close(handle: object): void;
   renameAll(names: string, count: number): Promise<Int32Array>;
+  /** Every signed file of the chunks into place (temp -> SOURCE.sgn); (chunk, file, errno) per failed rename. */
+  renameChunks(chunks: object[]): Promise<Int32Array>;
+  manifestLines(bytes: Uint8Array, out: Uint8Array): { length: number; lines: number; outputs: number };
 }
+
+/** The functions this version calls: a build from before one of them counts as not built (never a crash). */
+const REQUIRED = ['open', 'signFiles', 'close', 'renameAll', 'renameChunks', 'manifestLines'] as const;
 
 /** Where the key is, for the native threads. */
 export type NativeFileKey =
@@ -71,14 +82,74 @@ export function loadFilesAddon(): RawFilesAddon | undefined {
   addon = null;
   // The addon calls the OpenSSL 3 of the node that loads it; Electron carries BoringSSL instead.
   if (process.versions.electron || !process.versions.openssl?.startsWith('3.')) return undefined;
-  const file = path.join(nativeBuildDir(), 'openctl_files.node');
+  const file = filesAddonPath();
   if (!fs.existsSync(file)) return undefined;
   try {
-    addon = require(file) as RawFilesAddon;
+    const raw = require(file) as RawFilesAddon;
+    addon = REQUIRED.every((name) => typeof raw[name] === 'function') ? raw : null;
   } catch {
     addon = null;
   }
   return addon ?? undefined;
+}
+
+/**
+ * Why the native file engine is not used ('' when it is): for the install hint. An addon built from older sources
+ * (without a function this version calls) is "not built": `npm run build:native` rebuilds it.
+ */
+export function filesAddonStatus(): string {
+  if (process.env.OPENCTL_NATIVE === '0' || process.env.OPENCTL_NATIVE_FILES === '0') return 'turned off';
+  if (loadFilesAddon()) return '';
+  const file = filesAddonPath();
+  return fs.existsSync(file) ? `${file} is from an older build (run npm run build:native)` : 'not built';
+}
+
+/** The addon file: OPENCTL_FILES_ADDON when set (tests: an old build), else the build folder's. */
+function filesAddonPath(): string {
+  return process.env.OPENCTL_FILES_ADDON || path.join(nativeBuildDir(), 'openctl_files.node');
+}
+
+/**
+ * One call of the native threads, handed to the committer whole: the journal and audit lines of its signed files
+ * (one Buffer each, every line with its newline), and the chunk in C that renames them. Per-file objects only
+ * for the files that failed (reported on their own, as `problem` events).
+ */
+export interface NativeChunk {
+  readonly tasks: readonly FileTask[];
+  /** Temp names, relative to OUT_DIR (for a flusher that fsyncs each file, and to discard after a failure). */
+  readonly temps: readonly string[];
+  /** Per file: 0 signed (see ST). */
+  readonly status: Uint8Array;
+  readonly signed: number;
+  readonly journal: Buffer;
+  /** File i's journal bytes end at journalEnd[i] (and start where file i-1's end). */
+  readonly journalEnd: Uint32Array;
+  readonly audit: Buffer;
+  readonly auditEnd: Uint32Array;
+  /** The chunk in C. */
+  readonly handle: object;
+}
+
+/** A rename of a chunk that failed: the chunk, the file's index in it, its errno. */
+export interface ChunkRenameFailure {
+  chunk: NativeChunk;
+  index: number;
+  errno: number;
+}
+
+export type RenameChunks = (chunks: readonly NativeChunk[]) => Promise<ChunkRenameFailure[]>;
+
+/** The committer's renames of native chunks: one call on libuv's pool for a whole commit group. */
+export function nativeRenameChunks(): RenameChunks | undefined {
+  const raw = loadFilesAddon();
+  if (!raw) return undefined;
+  return async (chunks) => {
+    if (chunks.length === 0) return [];
+    const triples = await raw.renameChunks(chunks.map((c) => c.handle));
+    const failures: ChunkRenameFailure[] = [];
+    for (let k = 0; k < triples.length; k += 3) failures.push({ chunk: chunks[triples[k]], index: triples[k + 1], errno: triples[k + 2] });
+    return failures;
+  };
 }
 
 /** Renames of one commit group in parallel parts; one errno per pair (0: renamed), in order. */
@@ -113,6 +184,15 @@ export function nativeRenameAll(): RenameAll | undefined {
   };
 }
 
+/**
+ * Whole journal lines as manifest entries (",\n" between them) written into `out` (at least twice the input's
+ * length), and their output count, in C; undefined without the addon.
+ */
+export function nativeManifestLines(): RawFilesAddon['manifestLines'] | undefined {
+  const raw = loadFilesAddon();
+  return raw ? (bytes, out) => raw.manifestLines(bytes, out) : undefined;
+}
+
 export interface NativeFileEngineOptions {
   key: NativeFileKey;
   /** Native threads: one per core. */
@@ -124,7 +204,10 @@ export interface NativeFileEngineOptions {
   template: TemplateParts;
   fingerprint: string;
   jobId: string;
-  onResults: (results: FileResult[]) => void;
+  /** Every finished chunk (also one whose files all failed: then `signed` is 0). */
+  onChunk: (chunk: NativeChunk) => void;
+  /** A file that failed (read, not XML, temp file), with the message the worker threads give. */
+  onProblem: (source: string, problem: string) => void;
 }
 
 const ST = { signed: 0, read: 1, empty: 2, notXml: 3, write: 4, signer: 5 } as const;
@@ -212,7 +295,7 @@ export class NativeFileEngine {
       (result) => {
         this.inFlight -= 1;
         try {
-          this.options.onResults(this.results(tasks, temps, result));
+          this.deliver(tasks, temps, result);
         } catch (err) {
           this.failure ??= err as Error;
         }
@@ -241,45 +324,40 @@ export class NativeFileEngine {
     waiters.forEach((w) => w());
   }
 
-  /** The native results as the workers' FileResult; the journal and audit lines are the native ones (bytes). */
-  private results(tasks: FileTask[], temps: string[], r: RawFilesResult): FileResult[] {
-    const { srcRoot, outRoot } = this.options;
-    const out = new Array<FileResult>(tasks.length);
-    let journalStart = 0;
-    let auditStart = 0;
-    for (let i = 0; i < tasks.length; i += 1) {
-      const task = tasks[i];
-      const status = r.status[i];
-      const journalEnd = r.journalEnd[i];
-      const auditEnd = r.auditEnd[i];
-      if (status === ST.signed) {
-        out[i] = {
-          source: task.source,
-          status: 'signed',
-          renames: [{ tmp: joinRel(outRoot, temps[i]), file: task.output }],
-          // The native line ends in a newline (the journal's separator): left out here, found again when the
-          // journal joins lines of one chunk into one piece.
-          journalLine: r.journal.subarray(journalStart, journalEnd - 1),
-          auditLines: r.audit.subarray(auditStart, auditEnd),
-        };
-      } else if (status === ST.read) {
-        out[i] = { source: task.source, status: 'failed', problem: readProblem(errnoError(r.errno[i], 'open', joinRel(srcRoot, task.source))) };
-      } else if (status === ST.empty) {
-        out[i] = { source: task.source, status: 'failed', problem: 'empty file' };
-      } else if (status === ST.notXml) {
-        out[i] = { source: task.source, status: 'failed', problem: 'not XML (a .xml file a phone parses must be XML)' };
-      } else if (status === ST.write) {
-        const target = joinRel(outRoot, task.output);
-        out[i] = { source: task.source, status: 'failed', problem: describeWriteError(target, errnoError(r.errno[i], 'open', target)).message };
-      } else {
-        // The signer stopped (a token removed...): the file is left for the resume, like the workers do.
-        this.signerFailure ??= this.signerStopped(r.errno[i]);
-        out[i] = { source: task.source, status: 'interrupted' };
+  /** The chunk as it is to the committer; the failed files (the only per-file work here) as problems. */
+  private deliver(tasks: FileTask[], temps: string[], r: RawFilesResult): void {
+    if (r.signed < tasks.length) {
+      const { srcRoot, outRoot } = this.options;
+      for (let i = 0; i < tasks.length; i += 1) {
+        const status = r.status[i];
+        if (status === ST.signed) continue;
+        const task = tasks[i];
+        if (status === ST.read) {
+          this.options.onProblem(task.source, readProblem(errnoError(r.errno[i], 'open', joinRel(srcRoot, task.source))));
+        } else if (status === ST.empty) {
+          this.options.onProblem(task.source, 'empty file');
+        } else if (status === ST.notXml) {
+          this.options.onProblem(task.source, 'not XML (a .xml file a phone parses must be XML)');
+        } else if (status === ST.write) {
+          const target = joinRel(outRoot, task.output);
+          this.options.onProblem(task.source, describeWriteError(target, errnoError(r.errno[i], 'open', target)).message);
+        } else {
+          // The signer stopped (a token removed...): the file is left for the resume, like the workers do.
+          this.signerFailure ??= this.signerStopped(r.errno[i]);
+        }
       }
-      journalStart = journalEnd;
-      auditStart = auditEnd;
     }
-    return out;
+    this.options.onChunk({
+      tasks,
+      temps,
+      status: r.status,
+      signed: r.signed,
+      journal: r.journal,
+      journalEnd: r.journalEnd,
+      audit: r.audit,
+      auditEnd: r.auditEnd,
+      handle: r.chunk,
+    });
   }
 
   private signerStopped(rv: number): Error {

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
+import { TEMP_MARKER } from '../util/atomic-write';
 
 /**
  * `root` (absolute, normalised by path.resolve) joined with a relative path made by the walk: `/`-separated
@@ -8,3 +10,24 @@ import * as path from 'node:path';
  */
 export const joinRel: (root: string, rel: string) => string =
   path.sep === '/' ? (root, rel) => (root.endsWith('/') ? root + rel : `${root}/${rel}`) : (root, rel) => path.join(root, rel);
+
+/**
+ * Temp names `<TEMP_MARKER><name>.<random per thread><counter>`: unique without a random draw per file (the
+ * exclusive create would catch a clash anyway), and recognisable by the marker for cleaning after a crash.
+ */
+export class TempNames {
+  private readonly prefix = randomBytes(5).toString('hex');
+  private counter = 0;
+
+  /** The temp file of output `rel` (relative to OUT_DIR, `/`-separated), in the same folder. */
+  next(rel: string): string {
+    this.counter += 1;
+    const slash = rel.lastIndexOf('/') + 1;
+    return `${rel.slice(0, slash)}${TEMP_MARKER}${rel.slice(slash)}.${this.prefix}${this.counter.toString(36)}`;
+  }
+}
+
+/** `NAME.sgn` -> `NAME.enc.sgn` (the encrypted config beside its stub). */
+export function encryptedOutputOf(output: string): string {
+  return `${output.slice(0, -'.sgn'.length)}.enc.sgn`;
+}

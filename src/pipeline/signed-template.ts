@@ -7,7 +7,11 @@ import type { DnStyle } from '../formats/model';
  * The formats builders and parser, loaded on first use: only `derive` (main thread, once per job) needs them,
  * and a worker thread, which only rebuilds the template from its parts, saves ~12 ms of start-up loading them.
  */
-const formats = () => require('../formats') as typeof import('../formats');
+const formats = () => ({
+  // The two modules it uses, not formats/index (which also loads the trust-list and encrypted-config builders).
+  buildSignedFile: (require('../formats/signed-file') as typeof import('../formats/signed-file')).buildSignedFile,
+  parseFile: (require('../formats/parse') as typeof import('../formats/parse')).parseFile,
+});
 
 /** Sign a digest right away (a key in this thread); the template never waits on a promise per file. */
 export type SignDigestSync = (digest: Buffer, hash: HashAlgorithm) => Uint8Array;

@@ -1,6 +1,6 @@
 import { promises as fs, type Dir, type Dirent } from 'node:fs';
 import * as path from 'node:path';
-import picomatch from 'picomatch';
+import type Picomatch from 'picomatch';
 import { TEMP_MARKER } from '../util/atomic-write';
 import { joinRel } from './rel-path';
 
@@ -44,6 +44,8 @@ export function fileFilter(options: Pick<WalkOptions, 'include' | 'exclude'>): (
 
 /** picomatch's own `basename` option stops matching patterns that do contain a slash: split them here. */
 function globs(patterns: readonly string[]): (rel: string) => boolean {
+  // Loaded here: only --include / --exclude need it (six modules at start-up otherwise).
+  const picomatch = require('picomatch') as typeof Picomatch;
   const byName = patterns.filter((p) => !p.includes('/'));
   const byPath = patterns.filter((p) => p.includes('/'));
   const name = byName.length ? picomatch(byName, { dot: true }) : undefined;

@@ -130,7 +130,4 @@ export function summarizeHeld(held: HeldList): HeldSummary {
 }
 
 /** A short human name for a signer: its CN when there is one, else the whole DN. */
-export function shortName(dn: string): string {
-  const m = /(?:^|[,;])\s*cn\s*=\s*"?([^,;"]+)/i.exec(dn);
-  return m ? m[1]!.trim() : dn;
-}
+export { shortName } from './expiry';

@@ -1,15 +1,20 @@
 import { Role } from '../formats/model';
 import { roleName } from '../formats';
 import type { PhoneFile, TrustWarning } from './model';
-import { certInfo, sha1Hex, shortName } from './records';
+import { certInfo, sha1Hex } from './records';
+import { EXPIRY_WARNING_DAYS, expiryWarningOf, signerExpiryWarning } from './expiry';
 
-/** Warn this long before a certificate expires. */
-export const EXPIRY_WARNING_DAYS = 90;
+export { EXPIRY_WARNING_DAYS, signerExpiryWarning };
+
 /** Phones fail to register with an ITL past 64 KB (formats.md); warn from here on. */
 export const ITL_WARNING_BYTES = 48 * 1024;
 export const ITL_LIMIT_BYTES = 64 * 1024;
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+/** "expired on" / "expires on ... (in N days)" for one certificate (facts cached per certificate), or undefined. */
+export function expiryWarning(der: Buffer, label: string, now: Date): TrustWarning | undefined {
+  const info = certInfo(der);
+  return info ? expiryWarningOf(info, label, now) : undefined;
+}
 
 export interface WarningContext {
   now: Date;
@@ -17,23 +22,6 @@ export interface WarningContext {
   signerCertificate?: Buffer;
   /** The phone supports Security by Default (newer models). */
   sbd: boolean;
-}
-
-/** "expired on" / "expires on ... (in N days)" for one certificate, or undefined when it has time left. */
-export function expiryWarning(der: Buffer, label: string, now: Date): TrustWarning | undefined {
-  const info = certInfo(der);
-  if (!info) return undefined;
-  const left = info.notAfter.getTime() - now.getTime();
-  const when = info.notAfter.toISOString().slice(0, 10);
-  if (left < 0) return { id: 'certificate-expired', message: `${label} "${shortName(info.subject)}" expired on ${when}` };
-  if (left >= EXPIRY_WARNING_DAYS * DAY_MS) return undefined;
-  const days = Math.floor(left / DAY_MS);
-  return { id: 'certificate-expiring', message: `${label} "${shortName(info.subject)}" expires on ${when} (in ${days} day${days === 1 ? '' : 's'})` };
-}
-
-/** The warning `verify` gives about a signer, for the commands that are about to sign. */
-export function signerExpiryWarning(der: Buffer, now: Date): TrustWarning | undefined {
-  return expiryWarning(der, 'the signer certificate', now);
 }
 
 /** Warnings about one file: things that work today but that an admin should act on. */

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writePhoneConfigs } from '../../bench/configs';
-import { statePaths, readManifestEntries, type AuditRecord } from '../../src/pipeline';
+import { batchSign, statePaths, readManifestEntries, type AuditRecord } from '../../src/pipeline';
 import { acquireLock } from '../../src/pipeline/state-files';
 import { CLI_BIN, REPO_ROOT, vector } from '../helpers/paths';
 import { readJsonLines, tempDir } from './support';
@@ -100,6 +100,42 @@ describe('batch: the output-folder lock under races', function () {
       assert.match((await contender(out, 0, 0)).error ?? 'won', new RegExp(`another batch \\(pid ${process.pid}\\)`));
       await held();
     } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('a state folder another batch is still creating (nothing but its lock temp file) is not "already holds": the lock decides', async () => {
+    // The moment the 5-run test below used to hit by chance: batch A has made OUT/.openctl and written its lock
+    // temp file but not yet linked the lock; batch B looks at OUT then. Each step of that moment, made on purpose.
+    const src = tempDir('openctl-lockgap-src-');
+    const out = tempDir('openctl-lockgap-out-');
+    try {
+      await writePhoneConfigs(src, 3);
+      const signer = { pem: vector('certs', 'ccm-tftp.pem') };
+      const paths = statePaths(out);
+      // A's mkdir only: B signs (nobody holds the lock).
+      fs.mkdirSync(paths.dir);
+      assert.equal((await batchSign({ source: src, out, signer, jobs: 1 })).signed, 3);
+      // A's lock temp file too, in a fresh folder: still not "already holds 1 entry".
+      fs.rmSync(out, { recursive: true, force: true });
+      fs.mkdirSync(paths.dir, { recursive: true });
+      fs.writeFileSync(path.join(paths.dir, `lock.${process.pid + 1}.0123456789ab.tmp`), '{}\n');
+      assert.equal((await batchSign({ source: src, out, signer, jobs: 1 })).signed, 3);
+      // A linked the lock and is alive (a child holding it): B's refusal names A, not the folder's contents.
+      fs.rmSync(out, { recursive: true, force: true });
+      fs.mkdirSync(out);
+      const holder = contender(out, 0, 4000);
+      const deadline = Date.now() + 20_000;
+      while (!fs.existsSync(paths.lock) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await assert.rejects(batchSign({ source: src, out, signer, jobs: 1 }), /another batch \(pid \d+\) is writing to this folder/);
+      assert.ok((await holder).wonAt !== undefined);
+      // A finished batch's state folder (a manifest) still counts: a new batch into it needs --force.
+      fs.rmSync(out, { recursive: true, force: true });
+      fs.mkdirSync(paths.dir, { recursive: true });
+      fs.writeFileSync(paths.manifest, '{}\n');
+      await assert.rejects(batchSign({ source: src, out, signer, jobs: 1 }), /already holds 1 entry: add --force/);
+    } finally {
+      fs.rmSync(src, { recursive: true, force: true });
       fs.rmSync(out, { recursive: true, force: true });
     }
   });

@@ -5,7 +5,9 @@ import { writePhoneConfigs } from '../../bench/configs';
 import { statePaths, type AuditRecord, type BatchSummary, type ManifestEntry } from '../../src/pipeline';
 import { loadFilesAddon } from '../../src/pipeline/native-files';
 import { joinLines } from '../../src/pipeline/journal';
-import { concatText } from '../../src/pipeline/committer';
+import { concatText, linesOf } from '../../src/pipeline/committer';
+import { journalBlocks } from '../../src/pipeline/job-finish';
+import { nativeManifestLines } from '../../src/pipeline/native-files';
 import { nativeCoreStatus } from '../../src/pipeline/native-core';
 import { vector } from '../helpers/paths';
 import { runCliProcess } from '../helpers/run-cli';
@@ -60,6 +62,18 @@ function assertSameRuns(a: Run, b: Run): void {
   assert.deepEqual(files, listFiles(b.out));
   for (const f of files) assert.ok(fs.readFileSync(path.join(a.out, f)).equals(fs.readFileSync(path.join(b.out, f))), `${f}: same bytes`);
   assert.deepEqual(manifestOf(a.out), manifestOf(b.out));
+  // The text too (one entry per line, the layout readManifestEntries streams): the native engine's run copies
+  // the journal into the manifest in blocks (manifestLines in C), the workers' run (no addon) line by line.
+  const masked = (out: string) =>
+    fs
+      .readFileSync(statePaths(out).manifest, 'utf8')
+      .split(out)
+      .join('OUT')
+      .replace(/"(signedAt|completedAt|job)": ?"[^"]+"/g, '"$1":"T"')
+      .split('\n')
+      .map((line) => line.replace(/,$/, '')) // the entries' order is the commits', not fixed
+      .sort();
+  assert.deepEqual(masked(a.out), masked(b.out));
   assert.deepEqual(auditOf(a.out), auditOf(b.out));
   assert.deepEqual(tempFiles(a.out), []);
   assert.deepEqual(tempFiles(b.out), []);
@@ -76,6 +90,59 @@ describe('journal and audit lines as bytes', () => {
     assert.equal(joinLines(lines.map(String)), expected);
     const audit = [line(0, 8), line(8, 16), line(24, 32), '{"s":1}\n', line(16, 24)];
     assert.equal(concatText(audit).toString(), '{"a":1}\n{"b":2}\n{"d":4}\n{"s":1}\n{"c":3}\n');
+  });
+});
+
+describe('native chunks: lines cut where a rename failed', () => {
+  it('keeps the whole buffer when nothing failed, and leaves out exactly the failed files\' lines otherwise', () => {
+    // Files 0..4; file 2 failed before signing (no bytes), files 1 and 4 lose their renames.
+    const bytes = Buffer.from('{"a":0}\n{"b":1}\n{"d":3}\n{"e":4}\n');
+    const ends = Uint32Array.from([8, 16, 16, 24, 32]);
+    assert.deepEqual(linesOf(bytes, ends, undefined), [bytes]);
+    assert.deepEqual(linesOf(bytes, ends, new Set()), [bytes]);
+    const text = (drop: number[]) => Buffer.concat(linesOf(bytes, ends, new Set(drop))).toString();
+    assert.equal(text([1, 4]), '{"a":0}\n{"d":3}\n');
+    assert.equal(text([0]), '{"b":1}\n{"d":3}\n{"e":4}\n');
+    assert.equal(text([0, 1, 3, 4]), '');
+    assert.deepEqual(linesOf(Buffer.alloc(0), new Uint32Array(3), undefined), []);
+  });
+});
+
+describe('the manifest copied from the journal in blocks', () => {
+  it('reads whole lines across 1 MB reads (and a line longer than one), and manifestLines joins them as entries', async () => {
+    const dir = tempDir('journal-blocks');
+    try {
+      const file = path.join(dir, 'journal.jsonl');
+      const lines = Array.from({ length: 9000 }, (_, i) => JSON.stringify({ source: `f${i}.xml`, pad: 'x'.repeat((i * 37) % 500), outputs: [{ kind: 'signed' }] }));
+      lines.splice(4000, 0, JSON.stringify({ source: 'long.xml', pad: 'y'.repeat(1_500_000), outputs: [{ kind: 'signed' }, { kind: 'encrypted' }] }));
+      fs.writeFileSync(file, `${JSON.stringify({ type: 'job' })}\n${lines.join('\n')}\n`);
+      const blocks: string[] = [];
+      for await (const block of journalBlocks(file)) {
+        assert.equal(block[block.length - 1], 10, 'whole lines');
+        blocks.push(block.toString());
+      }
+      assert.ok(blocks.length >= 4);
+      assert.equal(blocks.join(''), `${lines.join('\n')}\n`);
+      const manifestLines = nativeManifestLines();
+      if (!manifestLines) return;
+      const pieces: string[] = [];
+      let outputs = 0;
+      let count = 0;
+      for (const block of blocks) {
+        const bytes = Buffer.from(`${block}\n`); // an empty line is left out
+        const out = Buffer.alloc(2 * bytes.length);
+        const piece = manifestLines(bytes, out);
+        pieces.push(out.toString('utf8', 0, piece.length));
+        outputs += piece.outputs;
+        count += piece.lines;
+      }
+      assert.equal(pieces.join(',\n'), lines.join(',\n'));
+      assert.equal(count, lines.length);
+      assert.equal(outputs, lines.length + 1);
+      assert.throws(() => manifestLines(Buffer.from('{}\n'), Buffer.alloc(2)), /twice the input/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -133,6 +200,47 @@ describe('native file engine: the same bytes as the worker threads', function ()
     assert.equal(native.summary.failed, 3 + 60);
     assert.match(native.summary.failures.find((f) => f.source.startsWith('batch000/'))?.problem ?? '', /a parent is not a folder/);
     assertSameRuns(native, workers);
+  });
+
+  it('a rename that fails (a folder where an output goes): that file fails alone, the rest of its chunk is journaled; same as the workers', async () => {
+    const names = fs.readdirSync(path.join(src, 'batch001')).sort().slice(0, 2).map((n) => `batch001/${n}`);
+    const blocked = [...names, 'big.xml'];
+    const outs = ['native', 'workers'].map((e) => path.join(dir, `rename-${e}`));
+    for (const out of outs) {
+      for (const rel of blocked) {
+        fs.mkdirSync(path.join(out, `${rel}.sgn`), { recursive: true });
+        fs.writeFileSync(path.join(out, `${rel}.sgn`, 'keep'), 'a folder where the output goes');
+      }
+    }
+    const native = await signWith('native', [src, '--signer', KEY, '--force'], outs[0]);
+    const workers = await signWith('workers', [src, '--signer', KEY, '--force'], outs[1]);
+    assert.equal(native.summary.signed, 155 - blocked.length);
+    assert.deepEqual(
+      native.summary.failures.map((f) => f.source).sort(),
+      [...blocked, 'empty.xml', 'notxml.cnf.xml', 'nul.xml'].sort(),
+    );
+    for (const rel of blocked) assert.match(native.summary.failures.find((f) => f.source === rel)?.problem ?? '', /\.sgn/);
+    const journaled = manifestOf(native.out).map((e) => e.source);
+    for (const rel of blocked) assert.ok(!journaled.includes(rel), `${rel}: not in the manifest`);
+    assert.equal(journaled.length, 155 - blocked.length);
+    assert.equal(auditOf(native.out).length, 155 - blocked.length, 'no audit line for a file not in place');
+    assertSameRuns(native, workers);
+  });
+
+  it('an addon from an older build (without renameChunks) counts as not built: the worker threads sign, with a warning', async () => {
+    const real = loadFilesAddon() as unknown as Record<string, unknown>;
+    const old = path.join(dir, 'old-openctl-files.js');
+    // What an earlier build exported: every function but renameChunks, which this version calls.
+    fs.writeFileSync(old, `module.exports = ${JSON.stringify(Object.keys(real).filter((k) => k !== 'renameChunks'))}.reduce((m, k) => ({ ...m, [k]: () => { throw new Error('old ' + k + ' called'); } }), {});\n`);
+    const out = path.join(dir, 'old-addon');
+    const r = await runCliProcess(['batch', 'sign', src, '--signer', KEY, '--out', out, '--timestamp', TIMESTAMP, '--json'], {
+      env: { OPENCTL_FILES_ADDON: old },
+    });
+    assert.equal(r.code, 1, r.stderr); // the three bad files
+    const summary = JSON.parse(r.stdout) as BatchSummary;
+    assert.equal(summary.fileEngine, 'workers');
+    assert.equal(summary.signed, 155);
+    assert.match(r.stderr, /native file engine is not used: .*older build \(run npm run build:native\)/);
   });
 
   describe('SoftHSM key through the native core', () => {

@@ -244,9 +244,7 @@ function jsonProgress(io: CliIO, events: BatchEvents): () => void {
     last = now;
     log(io, JSON.stringify({ event: 'progress', ...p, filesPerSecond: Math.round(p.filesPerSecond) }));
   });
-  events.on('file', (f) => {
-    if (f.status === 'failed' || f.status === 'skipped') log(io, JSON.stringify({ event: f.status, source: f.source, problem: f.problem }));
-  });
+  events.on('problem', (f) => log(io, JSON.stringify({ event: f.status, source: f.source, problem: f.problem })));
   events.on('warning', (message) => log(io, JSON.stringify({ event: 'warning', message })));
   return () => undefined;
 }

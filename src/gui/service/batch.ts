@@ -76,7 +76,7 @@ export class BatchService {
       state.etaSeconds = p.etaSeconds;
       this.emit();
     });
-    events.on('file', (f) => {
+    events.on('problem', (f) => {
       if (f.status === 'failed' && state.errors.length < MAX_ERRORS_SHOWN) {
         state.errors.push({ file: path.relative(source, f.source) || f.source, message: f.problem ?? 'failed' });
         this.emit();
