@@ -9,9 +9,10 @@ import type { CertificateAuthenticator } from './cert-auth';
 import { ChannelError, type MessageChannel } from './channel';
 import { normalizeDeviceName } from './device-name';
 import type { IssuingKey } from './issuer';
-import { keyMismatch, parseKeySpec } from './key-spec';
+import { parseKeySpec } from './key-spec';
 import { buildLsc } from './lsc';
 import { checkPassword } from './password';
+import { keyMismatch, PhoneKeyError, readPhoneKey, type PhoneKey } from './phone-key';
 import {
   authRequest,
   CapfCommand,
@@ -221,11 +222,17 @@ async function install(run: Run, device: CapfDevice): Promise<never> {
   const wanted = parseKeySpec(device.keySpec);
   await channel.send(keyGenRequest(session, wanted));
   const response = await expect(channel, session, s.keyGenTimeoutMs, CapfCommand.KeyGenResponse, true);
-  const spki = requireBytes(response, CapfTag.PublicKey);
-  const mismatch = keyMismatch(spki, wanted);
+  let key: PhoneKey;
+  try {
+    key = readPhoneKey(requireBytes(response, CapfTag.PublicKey));
+  } catch (err) {
+    if (!(err instanceof PhoneKeyError)) throw err;
+    return run.end(CapfReason.Invalid, { ...who, result: 'refused', detail: err.message });
+  }
+  const mismatch = keyMismatch(key, wanted);
   if (mismatch) return run.end(CapfReason.Invalid, { ...who, result: 'refused', detail: mismatch });
 
-  const lsc = await buildLsc(s.issuer, { device: device.name, publicKey: spki, days: s.days });
+  const lsc = await buildLsc(s.issuer, { device: device.name, publicKey: key.der, days: s.days });
   const historyId = await s.store.recordIssued(device.name, lsc);
   await channel.send(storeCertRequest(session, lsc.der));
   const stored = await expect(channel, session, s.messageTimeoutMs, CapfCommand.StoreCertResponse);
