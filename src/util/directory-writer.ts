@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeWriteError, tempPathFor } from './atomic-write';
+import { GroupSync } from './group-sync';
 
 /**
  * Atomic replacement of files in one folder, for a server that writes many small files at once (the CAPF's
@@ -11,16 +12,19 @@ import { describeWriteError, tempPathFor } from './atomic-write';
  * A write resolves only when its file is on disk under its name; it rejects with one line naming the file.
  */
 export class DirectoryWriter {
-  /** Renamed files waiting for the next fsync of the folder. */
-  private waiting: Array<(err: Error | null) => void> = [];
-  private syncing = false;
-  /** fsyncs of the folder so far (shared by the writes renamed before each). */
-  directorySyncs = 0;
+  private readonly folder: GroupSync;
 
   constructor(
     readonly dir: string,
     private readonly mode = 0o644,
-  ) {}
+  ) {
+    this.folder = new GroupSync(dir);
+  }
+
+  /** fsyncs of the folder so far (each shared by the writes renamed before it started). */
+  get directorySyncs(): number {
+    return this.folder.syncs;
+  }
 
   write(name: string, data: Uint8Array): Promise<void> {
     const target = path.join(this.dir, name);
@@ -53,25 +57,7 @@ export class DirectoryWriter {
   private afterDirectorySync(done: (err: Error | null) => void): void {
     // Directories cannot be fsynced on Windows; the rename is durable enough there.
     if (process.platform === 'win32') return done(null);
-    this.waiting.push(done);
-    if (!this.syncing) this.syncDirectory();
-  }
-
-  /** One fsync of the folder for every rename done before it starts; then the next one for those that came meanwhile. */
-  private syncDirectory(): void {
-    const batch = this.waiting;
-    this.waiting = [];
-    this.syncing = true;
-    const finish = (err: Error | null) => {
-      if (!err) this.directorySyncs += 1;
-      for (const done of batch) done(err);
-      this.syncing = false;
-      if (this.waiting.length > 0) this.syncDirectory();
-    };
-    fs.open(this.dir, 'r', (err, fd) => {
-      if (err) return finish(err);
-      fs.fsync(fd, (syncErr) => fs.close(fd, (closeErr) => finish(syncErr ?? closeErr ?? null)));
-    });
+    this.folder.after(done);
   }
 }
 
