@@ -95,7 +95,8 @@ export interface NewCapfDevice {
 /**
  * Group commit for the server's writes: whatever sessions ask to write while a transaction is committing goes
  * into the next one, so 64 phones finishing at once cost one commit (one fsync), not 64. Each write runs in
- * its own savepoint: one that fails rolls back alone and fails only its caller.
+ * its own savepoint: one that fails rolls back alone and fails only its caller. The commit's fsync runs off
+ * the event loop (`syncOffLoop`); a write resolves, and its session goes on, only once it is durable.
  */
 class WriteBatcher {
   private queue: Array<{ fn: (tx: Queryable) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }> = [];
@@ -133,7 +134,8 @@ class WriteBatcher {
               outcomes.push({ ok: false, error });
             }
           }
-        });
+          // Durable before it resolves, without the event loop waiting for the disk (database.ts).
+        }, { syncOffLoop: true });
       } catch (error) {
         for (const item of batch) item.reject(error);
         continue;

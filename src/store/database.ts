@@ -27,8 +27,19 @@ export interface Database extends Queryable {
    * (another writer, a serialization failure) is retried with back-off, so `fn` may run more than once: keep it
    * free of side effects outside the database.
    */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** A cheap round trip (health checks). Throws StoreError when the store cannot answer. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface TransactionOptions {
+  /**
+   * Keep the disk wait of the commit off the event loop; the transaction still resolves only once it is
+   * durable. SQLite (better-sqlite3 is synchronous): this commit runs with `synchronous = NORMAL`, which in WAL
+   * mode leaves out exactly one step of FULL, the fsync of the WAL at commit; that fsync is then done on
+   * libuv's thread pool (shared with the commits made meanwhile) before the promise resolves. PostgreSQL: no
+   * change (the commit is durable when COMMIT returns).
+   */
+  syncOffLoop?: boolean;
 }

@@ -24,7 +24,7 @@ import { openSqlite } from './sqlite';
 import { isPostgresUrl, openPostgres } from './postgres';
 import { StoreError } from './errors';
 
-export type { Database, Queryable, Row, SqlValue, Dialect } from './database';
+export type { Database, Queryable, Row, SqlValue, Dialect, TransactionOptions } from './database';
 export { migrate, schemaVersions, type Migration, type ServiceMigrations } from './migrations';
 export { StoreError } from './errors';
 export { isPostgresUrl, redactUrl } from './postgres';

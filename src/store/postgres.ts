@@ -1,5 +1,5 @@
 import { Pool, types, type PoolClient, type PoolConfig } from 'pg';
-import type { Database, Queryable, Row, SqlValue } from './database';
+import type { Database, Queryable, Row, SqlValue, TransactionOptions } from './database';
 import { StoreError } from './errors';
 import { withRetry, type RetryPolicy } from './retry';
 
@@ -86,7 +86,8 @@ class PostgresDatabase implements Database {
     return this.retry(async () => void (await this.pool.query(sql)));
   }
 
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  /** `syncOffLoop` changes nothing here: COMMIT returns once the server has made it durable, and pg never blocks the event loop. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, _options: TransactionOptions = {}): Promise<T> {
     return this.retry(async () => {
       const client = await this.pool.connect();
       let broken = false;

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
-import type { Database, Queryable, Row, SqlValue } from './database';
+import type { Database, Queryable, Row, SqlValue, TransactionOptions } from './database';
+import { GroupSync } from '../util/group-sync';
 import { StoreError } from './errors';
 import { Mutex, withRetry, type RetryPolicy } from './retry';
 
@@ -47,11 +48,16 @@ class SqliteDatabase implements Database {
   private readonly lock = new Mutex();
   private closed = false;
 
+  /** The write-ahead log: what a commit appends to, fsynced off the event loop for `syncOffLoop`. */
+  private readonly wal: GroupSync;
+
   constructor(
     private readonly db: BetterSqlite3.Database,
     readonly description: string,
     readonly policy: RetryPolicy,
-  ) {}
+  ) {
+    this.wal = new GroupSync(`${db.name}-wal`);
+  }
 
   all<T extends object = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     // The hot path (a TVS lookup per request): no transaction running, so run now; queue and retry only when busy.
@@ -73,20 +79,31 @@ class SqliteDatabase implements Database {
     return this.outside(() => this.direct.exec(sql));
   }
 
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return withRetry(this.policy, () =>
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const offLoop = options.syncOffLoop === true;
+    const committed = withRetry(this.policy, () =>
       this.lock.run(async () => {
-        this.guard(() => this.db.exec('BEGIN IMMEDIATE'));
+        // The safety level cannot change inside a transaction: around it, under the lock (this connection's
+        // transactions run one at a time, so no other commit runs at NORMAL).
+        if (offLoop) this.guard(() => this.db.pragma('synchronous = NORMAL'));
         try {
-          const result = await fn(this.direct);
-          this.guard(() => this.db.exec('COMMIT'));
-          return result;
-        } catch (err) {
-          if (this.db.inTransaction) this.db.exec('ROLLBACK');
-          throw err;
+          this.guard(() => this.db.exec('BEGIN IMMEDIATE'));
+          try {
+            const result = await fn(this.direct);
+            this.guard(() => this.db.exec('COMMIT'));
+            return result;
+          } catch (err) {
+            if (this.db.inTransaction) this.db.exec('ROLLBACK');
+            throw err;
+          }
+        } finally {
+          if (offLoop && !this.closed) this.db.pragma('synchronous = FULL');
         }
       }),
-    ).catch((err: unknown) => {
+    );
+    // The commit is in the WAL (the file's pages); durable once the WAL is fsynced, which SQLite at FULL does
+    // inside COMMIT on the event loop and which this does on the thread pool, before anyone hears of it.
+    return (offLoop ? committed.then(async (result) => (await this.wal.sync(), result)) : committed).catch((err: unknown) => {
       throw sqliteError(this.description, err, this.policy.budgetMs);
     });
   }

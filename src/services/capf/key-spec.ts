@@ -1,4 +1,3 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
 import { OpenctlError } from '../../util/errors';
 import type { Curve, KeyRequest } from './messages';
 
@@ -6,7 +5,6 @@ import type { Curve, KeyRequest } from './messages';
 export const DEFAULT_KEY_SPEC = 'rsa:2048';
 
 const CURVE_OF_SPEC: Readonly<Record<string, Curve>> = { p256: 'P-256', p384: 'P-384', p521: 'P-521' };
-const NODE_CURVE: Readonly<Record<Curve, string>> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' };
 
 export function parseKeySpec(spec: string, option = '--key'): KeyRequest {
   const m = /^(rsa):(\d{4})$|^(ec):(p256|p384|p521)$/i.exec(spec.trim());
@@ -21,31 +19,4 @@ export function parseKeySpec(spec: string, option = '--key'): KeyRequest {
 
 export function formatKeySpec(key: KeyRequest): string {
   return key.type === 'rsa' ? `rsa:${key.bits}` : `ec:${key.curve.replace('-', '').toLowerCase()}`;
-}
-
-/** Why the phone's public key is not what was asked for, or undefined when it is. */
-export function keyMismatch(spki: Uint8Array, wanted: KeyRequest): string | undefined {
-  let key: KeyObject;
-  try {
-    key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
-  } catch {
-    return 'the public key is not a DER SubjectPublicKeyInfo';
-  }
-  if (wanted.type === 'rsa') {
-    const bits = key.asymmetricKeyDetails?.modulusLength;
-    if (key.asymmetricKeyType !== 'rsa' || bits !== wanted.bits) {
-      return `asked for an RSA ${wanted.bits}-bit key, got ${describeKey(key)}`;
-    }
-    return undefined;
-  }
-  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== NODE_CURVE[wanted.curve]) {
-    return `asked for an EC ${wanted.curve} key, got ${describeKey(key)}`;
-  }
-  return undefined;
-}
-
-function describeKey(key: KeyObject): string {
-  if (key.asymmetricKeyType === 'rsa') return `an RSA ${key.asymmetricKeyDetails?.modulusLength}-bit key`;
-  if (key.asymmetricKeyType === 'ec') return `an EC ${key.asymmetricKeyDetails?.namedCurve} key`;
-  return `a ${key.asymmetricKeyType} key`;
 }

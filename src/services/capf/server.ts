@@ -1,6 +1,7 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { Counter } from 'prom-client';
 import type { CapfStore } from '../../store/capf';
+import { DirectoryWriter } from '../../util/directory-writer';
 import { startTlsService, type RunningService, type ServiceConnection, type TlsMinVersion } from '../common/tls-server';
 import type { ListenAddress } from '../common/listen';
 import type { JsonLogger } from '../common/log';
@@ -69,7 +70,7 @@ export async function startCapfServer(options: CapfServerOptions): Promise<CapfS
     store: options.store,
     issuer: countingIssuer(options.issuer, metrics, (ok) => (issuerOk = ok)),
     authenticator: options.authenticator,
-    outDir: options.outDir,
+    lscFiles: new DirectoryWriter(options.outDir),
     days: options.days,
     maxFailures: options.maxFailures,
     messageTimeoutMs: options.messageTimeoutMs,

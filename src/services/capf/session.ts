@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../../util/atomic-write';
+import type { DirectoryWriter } from '../../util/directory-writer';
 import { TokenError } from '../../util/errors';
 import type { CapfDevice, CapfStore } from '../../store/capf';
 import { StoreError } from '../../store/errors';
@@ -9,9 +9,10 @@ import type { CertificateAuthenticator } from './cert-auth';
 import { ChannelError, type MessageChannel } from './channel';
 import { normalizeDeviceName } from './device-name';
 import type { IssuingKey } from './issuer';
-import { keyMismatch, parseKeySpec } from './key-spec';
+import { parseKeySpec } from './key-spec';
 import { buildLsc } from './lsc';
 import { checkPassword } from './password';
+import { keyMismatch, PhoneKeyError, readPhoneKey, type PhoneKey } from './phone-key';
 import {
   authRequest,
   CapfCommand,
@@ -40,8 +41,8 @@ export interface SessionSettings {
   store: CapfStore;
   issuer: IssuingKey;
   authenticator: CertificateAuthenticator;
-  /** Where `SEP<MAC>.pem` goes. */
-  outDir: string;
+  /** Where `SEP<MAC>.pem` goes (atomically, the folder's fsync shared by the sessions writing at once). */
+  lscFiles: DirectoryWriter;
   days: number;
   /** Failed authentications before a device is locked. */
   maxFailures: number;
@@ -221,11 +222,17 @@ async function install(run: Run, device: CapfDevice): Promise<never> {
   const wanted = parseKeySpec(device.keySpec);
   await channel.send(keyGenRequest(session, wanted));
   const response = await expect(channel, session, s.keyGenTimeoutMs, CapfCommand.KeyGenResponse, true);
-  const spki = requireBytes(response, CapfTag.PublicKey);
-  const mismatch = keyMismatch(spki, wanted);
+  let key: PhoneKey;
+  try {
+    key = readPhoneKey(requireBytes(response, CapfTag.PublicKey));
+  } catch (err) {
+    if (!(err instanceof PhoneKeyError)) throw err;
+    return run.end(CapfReason.Invalid, { ...who, result: 'refused', detail: err.message });
+  }
+  const mismatch = keyMismatch(key, wanted);
   if (mismatch) return run.end(CapfReason.Invalid, { ...who, result: 'refused', detail: mismatch });
 
-  const lsc = await buildLsc(s.issuer, { device: device.name, publicKey: spki, days: s.days });
+  const lsc = await buildLsc(s.issuer, { device: device.name, publicKey: key.der, days: s.days });
   const historyId = await s.store.recordIssued(device.name, lsc);
   await channel.send(storeCertRequest(session, lsc.der));
   const stored = await expect(channel, session, s.messageTimeoutMs, CapfCommand.StoreCertResponse);
@@ -270,14 +277,13 @@ async function remove(run: Run, device: CapfDevice): Promise<never> {
     return run.end(CapfReason.Invalid, { ...who, result: 'pending', detail: 'the phone did not delete its LSC' });
   }
   await s.store.confirmDelete(device.name);
-  await rm(path.join(s.outDir, `${device.name}.pem`), { force: true }).catch((err: Error) => s.warn(`capf: ${device.name}: cannot remove its LSC file: ${err.message}`));
+  await rm(path.join(s.lscFiles.dir, `${device.name}.pem`), { force: true }).catch((err: Error) => s.warn(`capf: ${device.name}: cannot remove its LSC file: ${err.message}`));
   return run.end(CapfReason.Done, { ...who, result: 'deleted', serial: device.lscSerial ?? undefined });
 }
 
 async function writeLsc(s: SessionSettings, device: string, der: Buffer): Promise<void> {
-  const target = path.join(s.outDir, `${device}.pem`);
   try {
-    await writeFileAtomic(target, Buffer.from(toPem('CERTIFICATE', der)), { overwrite: true });
+    await s.lscFiles.write(`${device}.pem`, Buffer.from(toPem('CERTIFICATE', der)));
   } catch (err) {
     s.warn(`capf: ${device}: the LSC is in the store but ${(err as Error).message}`);
   }
