@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCliCaptured } from '../helpers/run-cli';
+import { labPublisher, writeLabCluster } from '../helpers/cluster-file';
 import { vector } from '../helpers/paths';
 import { makeCert } from '../helpers/pki';
 
@@ -205,15 +206,7 @@ describe('openctl ctl/itl build, sign, unsign, encrypt, decrypt, certhash (PEM s
   });
 
   it('builds CTL and ITL from a cluster file', async () => {
-    const clusterFile = path.join(dir, 'cluster.json');
-    fs.writeFileSync(clusterFile, JSON.stringify({
-      name: 'lab',
-      sast: [cert('sast-a.pem'), cert('sast-b.pem')],
-      servers: [
-        { name: 'cucm-pub', dns: 'cucm-pub.example.net', ip: '10.0.0.5', itlSigner: cert('itlrecovery.pem'),
-          certificates: [{ role: 'ccm-tftp', cert: cert('ccm-tftp.pem') }, { role: 'capf', cert: cert('capf.pem') }, { role: 'tvs', cert: cert('tvs-ec.pem') }] },
-      ],
-    }));
+    const clusterFile = writeLabCluster(dir, [labPublisher([{ role: 'capf', cert: cert('capf.pem') }, { role: 'tvs', cert: cert('tvs-ec.pem') }])]);
     const ctl = path.join(dir, 'CTLFile.tlv');
     const r = await runCliCaptured(['ctl', 'build', '--cluster', clusterFile, '--signer', cert('sast-a.pem'), '--out', ctl]);
     assert.equal(r.code, 0, r.stderr);

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { runCliCaptured, runCliProcess } from '../helpers/run-cli';
 import { REPO_ROOT, vector } from '../helpers/paths';
 import { makeCert } from '../helpers/pki';
+import { labPublisher, writeLabCluster } from '../helpers/cluster-file';
 
 const cert = (name: string) => vector('certs', name);
 
@@ -50,17 +51,11 @@ describe('CTL and ITL built together pass preflight together', function () {
   it('ctl build --cluster lists every itlSigner as SAST and no TVS; batch itl and itl build outputs pass preflight with it', async () => {
     const subRecovery = await makeCert({ cn: 'ITLRECOVERY_cucm-sub', o: 'Example Voice' });
     const subRecoveryFiles = await subRecovery.write(dir, 'itlrecovery-sub');
-    const clusterFile = path.join(dir, 'cluster.json');
-    fs.writeFileSync(clusterFile, JSON.stringify({
-      name: 'lab',
-      sast: [cert('sast-a.pem'), cert('sast-b.pem')],
-      servers: [
-        { name: 'cucm-pub', dns: 'cucm-pub.example.net', ip: '10.0.0.5', itlSigner: cert('itlrecovery.pem'),
-          certificates: [{ role: 'ccm-tftp', cert: cert('ccm-tftp.pem') }, { role: 'capf', cert: cert('capf.pem') }, { role: 'tvs', cert: cert('tvs-ec.pem') }] },
-        { name: 'cucm-sub', dns: 'cucm-sub.example.net', ip: '10.0.0.6', itlSigner: subRecoveryFiles.signer,
-          certificates: [{ role: 'ccm', cert: cert('ccm.pem') }, { role: 'tftp', cert: cert('tftp-4096.pem') }, { role: 'app-server', cert: cert('device-lsc.pem') }] },
-      ],
-    }));
+    const clusterFile = writeLabCluster(dir, [
+      labPublisher([{ role: 'capf', cert: cert('capf.pem') }, { role: 'tvs', cert: cert('tvs-ec.pem') }]),
+      { name: 'cucm-sub', dns: 'cucm-sub.example.net', ip: '10.0.0.6', itlSigner: subRecoveryFiles.signer,
+        certificates: [{ role: 'ccm', cert: cert('ccm.pem') }, { role: 'tftp', cert: cert('tftp-4096.pem') }, { role: 'app-server', cert: cert('device-lsc.pem') }] },
+    ]);
     const ctl = path.join(dir, 'ctl-out.tlv');
     const r = await runCliCaptured(['ctl', 'build', '--cluster', clusterFile, '--signer', cert('sast-a.pem'), '--out', ctl, '--json']);
     assert.equal(r.code, 0, r.stderr);
@@ -96,16 +91,10 @@ describe('CTL and ITL built together pass preflight together', function () {
   it('ctl build --cluster keeps a function given by number (a firewall\'s) as a CTL record; itl build leaves it out', async () => {
     const asa = await makeCert({ cn: 'asa-fw.example.net', o: 'Example Voice' });
     const asaFiles = await asa.write(dir, 'asa');
-    const clusterFile = path.join(dir, 'cluster.json');
-    fs.writeFileSync(clusterFile, JSON.stringify({
-      name: 'lab',
-      sast: [cert('sast-a.pem'), cert('sast-b.pem')],
-      servers: [
-        { name: 'cucm-pub', dns: 'cucm-pub.example.net', ip: '10.0.0.5', itlSigner: cert('itlrecovery.pem'),
-          certificates: [{ role: 'ccm-tftp', cert: cert('ccm-tftp.pem') }, { role: 'tvs', cert: cert('tvs-ec.pem') }] },
-        { name: 'asa', dns: 'asa-fw.example.net', ip: '10.0.0.1', certificates: [{ role: 5, cert: asaFiles.cert }] },
-      ],
-    }));
+    const clusterFile = writeLabCluster(dir, [
+      labPublisher([{ role: 'tvs', cert: cert('tvs-ec.pem') }]),
+      { name: 'asa', dns: 'asa-fw.example.net', ip: '10.0.0.1', certificates: [{ role: 5, cert: asaFiles.cert }] },
+    ]);
     const ctl = path.join(dir, 'CTLFile.tlv');
     const r = await runCliCaptured(['ctl', 'build', '--cluster', clusterFile, '--signer', cert('sast-a.pem'), '--out', ctl, '--json']);
     assert.equal(r.code, 0, r.stderr);
