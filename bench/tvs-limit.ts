@@ -73,9 +73,10 @@ export function waitForPort(child: ChildProcess, pattern = /^listening on 127\.0
 }
 
 /** CPU time (user + system) a process has used so far, in ms; undefined where /proc is not available. */
-export function cpuMs(pid: number): number | undefined {
+/** CPU time (user + system) of a process, or of one of its threads (`tid`; the main thread's is the pid). */
+export function cpuMs(pid: number, tid?: number): number | undefined {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    const fields = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
     return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
   } catch {

@@ -38,8 +38,9 @@ export interface TransactionOptions {
    * Keep the disk wait of the commit off the event loop; the transaction still resolves only once it is
    * durable. SQLite (better-sqlite3 is synchronous): this commit runs with `synchronous = NORMAL`, which in WAL
    * mode leaves out exactly one step of FULL, the fsync of the WAL at commit; that fsync is then done on
-   * libuv's thread pool (shared with the commits made meanwhile) before the promise resolves. PostgreSQL: no
-   * change (the commit is durable when COMMIT returns).
+   * libuv's thread pool (shared with the commits made meanwhile) before the promise resolves. A SQLite file that
+   * could not be put in WAL mode commits at FULL as usual. PostgreSQL: no change (the commit is durable when
+   * COMMIT returns).
    */
   syncOffLoop?: boolean;
 }

@@ -30,7 +30,8 @@ export function openSqlite(file: string, options: SqliteOptions = {}): Database 
   }
   const store = new SqliteDatabase(db, file, { budgetMs: options.busyBudgetMs ?? 10_000, isTransient: isBusy });
   try {
-    retrySync(() => db.pragma('journal_mode = WAL'), store.policy);
+    // A file system without WAL support leaves the journal as it was: then syncOffLoop commits at FULL.
+    store.walMode = retrySync(() => db.pragma('journal_mode = WAL', { simple: true }), store.policy) === 'wal';
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     // Reading the schema proves it is a database at all ("file is not a database" otherwise).
@@ -50,6 +51,8 @@ class SqliteDatabase implements Database {
 
   /** The write-ahead log: what a commit appends to, fsynced off the event loop for `syncOffLoop`. */
   private readonly wal: GroupSync;
+  /** Whether the file is in WAL mode: the only mode in which NORMAL is FULL without the commit's sync. */
+  walMode = false;
 
   constructor(
     private readonly db: BetterSqlite3.Database,
@@ -80,7 +83,7 @@ class SqliteDatabase implements Database {
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    const offLoop = options.syncOffLoop === true;
+    const offLoop = options.syncOffLoop === true && this.walMode;
     const committed = withRetry(this.policy, () =>
       this.lock.run(async () => {
         // The safety level cannot change inside a transaction: around it, under the lock (this connection's

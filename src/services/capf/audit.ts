@@ -1,4 +1,4 @@
-import { promises as fs, constants } from 'node:fs';
+import { promises as fs, constants, write } from 'node:fs';
 import { OpenctlError } from '../../util/errors';
 
 /**
@@ -27,8 +27,10 @@ export class AuditLog {
     }
   }
 
-  async append(entry: Record<string, unknown>): Promise<void> {
-    await this.handle.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
+  /** One write(2) of the whole line on the file's descriptor (a callback, not a FileHandle promise per line: one per session). */
+  append(entry: Record<string, unknown>): Promise<void> {
+    const line = `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`;
+    return new Promise((resolve, reject) => write(this.handle.fd, line, null, 'utf8', (err) => (err ? reject(err) : resolve())));
   }
 
   async close(): Promise<void> {
