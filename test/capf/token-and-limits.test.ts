@@ -12,7 +12,7 @@ import { webcrypto } from 'node:crypto';
 import { runCliCaptured } from '../helpers/run-cli';
 import { createSoftHsm, SOFTHSM_MODULE, type SoftHsmFixture } from '../helpers/softhsm';
 import { testp11Available, testp11Path, writeControl } from '../helpers/testp11';
-import { findPostgresBin, startPostgres, type TestPostgres } from '../helpers/postgres';
+import { usePostgres } from '../helpers/postgres';
 import { issue, pem, type Issued } from './pki';
 import { eventually, startServe, type ServeProcess } from './support';
 
@@ -206,18 +206,10 @@ describe('capf: limits (retry later when full, silent peers time out) and a Post
   });
 
   describe('PostgreSQL store', function () {
-    let pg: TestPostgres | undefined;
-    before(async function () {
-      if (!findPostgresBin()) {
-        if (process.env.CI) throw new Error('PostgreSQL binaries missing');
-        this.skip();
-      }
-      pg = await startPostgres();
-    });
-    after(async () => pg?.stop());
+    const pg = usePostgres();
 
     it('devices, an install, the history and the list through one shared postgres:// store', async () => {
-      const url = await pg!.createDatabase('capf');
+      const url = await pg().createDatabase('capf');
       const add = await runCliCaptured(['capf', 'device', 'add', '--db', url, 'SEP00AABBCC0201', 'SEP00AABBCC0202', '--auth', 'password', '--key', 'rsa:1024'], { OPENCTL_CAPF_PASSWORD: 'pgpass' });
       assert.equal(add.code, 0, add.stderr);
       const out = path.join(dir, 'out-pg');

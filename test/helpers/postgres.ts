@@ -101,3 +101,23 @@ export async function startPostgres(): Promise<TestPostgres> {
     },
   };
 }
+
+/**
+ * Inside a `describe`: a real PostgreSQL server started before its tests and stopped after them. Where the server
+ * binaries are missing the block is skipped on a developer's machine, and fails in CI (which installs them).
+ */
+export function usePostgres(): () => TestPostgres {
+  let pg: TestPostgres | undefined;
+  before(async function () {
+    if (!findPostgresBin()) {
+      if (process.env.CI) throw new Error('PostgreSQL binaries missing');
+      this.skip();
+    }
+    pg = await startPostgres();
+  });
+  after(async () => pg?.stop());
+  return () => {
+    if (!pg) throw new Error('PostgreSQL was not started');
+    return pg;
+  };
+}

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { openStore, type Database } from '../../src/store';
-import { findPostgresBin, startPostgres, type TestPostgres } from '../helpers/postgres';
+import { usePostgres } from '../helpers/postgres';
 
 const run = promisify(execFile);
 
@@ -112,18 +112,10 @@ describe('store: transaction(fn, { syncOffLoop })', function () {
   });
 
   describe('PostgreSQL (a real server)', function () {
-    let pg: TestPostgres | undefined;
-    before(async function () {
-      if (!findPostgresBin()) {
-        if (process.env.CI) throw new Error('PostgreSQL binaries missing');
-        this.skip();
-      }
-      pg = await startPostgres();
-    });
-    after(async () => pg?.stop());
+    const pg = usePostgres();
 
     it('the option changes nothing: commits, rolls back on a throw, many at once', async () => {
-      const url = await pg!.createDatabase('syncoffloop');
+      const url = await pg().createDatabase('syncoffloop');
       await contract(() => openStore(url), 'PostgreSQL');
     });
   });
