@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { FileSource } from '../../../src/gui/contract';
 import type { DiffView, FileReport } from '../../../src/gui/types';
 import { useApp } from '../context';
-import { Badge, ErrorLine, Section } from '../components/basics';
+import { Badge, ErrorLine, ExpiryBadge, Section } from '../components/basics';
 import { FilePicker } from '../components/file-picker';
 import { errorMessage, sourceName } from '../util';
 import { DataTable } from '../components/data-table';
@@ -87,25 +87,35 @@ function Report({ report }: { report: FileReport }) {
       {report.records && (
         <Section title="Records" id="inspect-records">
           <ol class="records">
-            {report.records.map((r) => (
-              <li key={r.index} class="record">
-                <p>
-                  <strong>
-                    Record {r.index}: {r.roleName ?? 'no function'}
-                  </strong>{' '}
-                  {r.signedTheFile && <Badge tone="ok">signed this file</Badge>} <span class="mono">{r.subject ?? '(no subject)'}</span>
-                  {r.dnsName ? ` · ${r.dnsName}` : ''}
-                  {r.ipv4 ? ` · ${r.ipv4}` : ''}
-                </p>
-                <p class="muted small mono fingerprint" data-testid="record-ids">
-                  serial {r.serial ?? '—'} · SHA-1 {r.certificateSha1 ?? r.certHash ?? '—'}
-                </p>
-                <details>
-                  <summary>Elements of record {r.index}</summary>
-                  <ElementTable rows={r.rows} caption={`Record ${r.index} (${r.length} bytes at byte ${r.offset})`} />
-                </details>
-              </li>
-            ))}
+            {report.records.map((r) => {
+              const expiry = report.summary?.find((s) => s.index === r.index);
+              return (
+                <li key={r.index} class="record">
+                  <p>
+                    <strong>
+                      Record {r.index}: {r.roleName ?? 'no function'}
+                    </strong>{' '}
+                    {r.signedTheFile && <Badge tone="ok">signed this file</Badge>} <span class="mono">{r.subject ?? '(no subject)'}</span>
+                    {r.dnsName ? ` · ${r.dnsName}` : ''}
+                    {r.ipv4 ? ` · ${r.ipv4}` : ''}
+                  </p>
+                  <p class="muted small mono fingerprint" data-testid="record-ids">
+                    serial {r.serial ?? '—'} · SHA-1 {r.certificateSha1 ?? r.certHash ?? '—'}
+                  </p>
+                  <p class="small" data-testid="record-expiry" data-not-after={expiry?.notAfter ?? ''}>
+                    {expiry?.notAfter && expiry.expiry && expiry.daysLeft !== undefined ? (
+                      <ExpiryBadge cert={{ expiry: expiry.expiry, notAfter: expiry.notAfter, daysLeft: expiry.daysLeft }} />
+                    ) : (
+                      <Badge tone="info">{expiry?.certificate === 'hash-only' ? 'certificate hash only: no expiry' : expiry?.certificate === 'unreadable' ? 'certificate unreadable: no expiry' : 'no certificate'}</Badge>
+                    )}
+                  </p>
+                  <details>
+                    <summary>Elements of record {r.index}</summary>
+                    <ElementTable rows={r.rows} caption={`Record ${r.index} (${r.length} bytes at byte ${r.offset})`} />
+                  </details>
+                </li>
+              );
+            })}
           </ol>
         </Section>
       )}
