@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -81,6 +82,16 @@ describe('gui: output folders, new cluster name, Compare and record expiry, file
     await screen('cluster').getByRole('button', { name: 'Load', exact: true }).click();
     await page.locator('.toast', { hasText: `Loaded ${lab}` }).waitFor();
     assert.equal(await screen('cluster').getByLabel('Cluster name').inputValue(), 'lab');
+    // The CTL builder's records table tells records apart and shows when each certificate expires.
+    await screen('cluster').getByRole('button', { name: 'Use these records in the CTL builder' }).click();
+    const ctlRow = screen('ctl').locator('[data-testid="ctl-records"] tbody tr');
+    await ctlRow.first().waitFor();
+    const x509 = new X509Certificate(fs.readFileSync(ccmCert));
+    const row = await ctlRow.first().evaluate((tr) => ({ serial: tr.querySelector('[data-field="serial"]')!.textContent, sha1: tr.querySelector('[data-field="sha1"]')!.textContent, expiry: tr.children[6]!.textContent }));
+    assert.equal(row.serial!.replace(/^0+/, '').toLowerCase(), x509.serialNumber.replace(/^0+/, '').toLowerCase());
+    assert.equal(row.sha1, x509.fingerprint.replace(/:/g, '').toLowerCase());
+    assert.ok(row.expiry!.includes(new Date(x509.validTo).toISOString().slice(0, 10)), `${row.expiry} shows ${x509.validTo}`);
+    await nav('cluster');
     const before = new Date().toISOString();
     await screen('cluster').getByRole('button', { name: 'New cluster' }).click();
     const after = new Date().toISOString();
@@ -173,6 +184,27 @@ describe('gui: output folders, new cluster name, Compare and record expiry, file
     await ins.getByRole('heading', { name: 'Compare', exact: true }).waitFor();
     assert.equal(await page.locator('[data-picker="inspect-diff"]').count(), 1);
     assert.equal(await page.locator('[data-picker="inspect-trust"]').count(), 0, 'a trust list is checked against its own signer');
+    // Compare: a regenerated CallManager certificate and another TVS; each record listed with its expiry, as
+    // openctl diff --json gives it.
+    const newItl = path.join(work, 'ITLFile-new.tlv');
+    fs.writeFileSync(newItl, (await standardItl(p, { ccm: p.ccm2, tvs: p.otherTvs })).bytes);
+    await page.locator('[data-picker="inspect-diff"]').getByLabel('Path').fill(newItl);
+    await page.locator('[data-picker="inspect-diff"]').getByRole('button', { name: 'Compare' }).click();
+    await ins.getByTestId('diff-result').waitFor();
+    type Rec = { notAfter?: string; certificate?: string };
+    const diff = JSON.parse((await runCliCaptured(['diff', itlFile, newItl, '--json'])).stdout) as { added: Rec[]; removed: Rec[]; changed: Array<{ before: Rec; after: Rec }> };
+    assert.deepEqual([diff.added.length, diff.removed.length, diff.changed.length], [1, 1, 1]);
+    for (const [id, recs] of [['diff-added', diff.added], ['diff-removed', diff.removed]] as const) {
+      const rows = await ins.getByTestId(id).locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-not-after'), tr.children[3]!.textContent]));
+      assert.deepEqual(rows, recs.map((r) => [r.notAfter, r.notAfter!.slice(0, 10)]));
+    }
+    const changed = await ins.getByTestId('diff-changed').locator('tbody tr td').allInnerTexts();
+    assert.ok(changed[2]!.includes(`expires: ${diff.changed[0]!.before.notAfter!.slice(0, 10)}`), changed[2]);
+    assert.ok(changed[3]!.includes(`expires: ${diff.changed[0]!.after.notAfter!.slice(0, 10)}`), changed[3]);
+    // The same dates as openctl show --json gives for the new ITL's records.
+    const showNew = JSON.parse((await runCliCaptured(['show', newItl, '--json'])).stdout) as { records: Array<{ certificateSha1: string }>; summary: Array<{ notAfter: string }> };
+    const added = showNew.records.findIndex((r) => r.certificateSha1 === diff.added[0]!.certificate);
+    assert.equal(showNew.summary[added]!.notAfter, diff.added[0]!.notAfter);
 
     await open(cfg);
     assert.equal(await ins.getByRole('heading', { name: 'Compare', exact: true }).count(), 0, 'nothing to compare a signed config with');
