@@ -22,7 +22,7 @@ export function shortDate(iso: string): string {
   return iso.slice(0, 10);
 }
 
-export function expiryText(cert: CertView): string {
+export function expiryText(cert: Pick<CertView, 'expiry' | 'notAfter' | 'daysLeft'>): string {
   if (cert.expiry === 'expired') return `expired ${shortDate(cert.notAfter)}`;
   if (cert.expiry === 'soon') return `expires in ${cert.daysLeft} days (${shortDate(cert.notAfter)})`;
   return `valid until ${shortDate(cert.notAfter)}`;

@@ -74,6 +74,8 @@ export interface FileReport {
   rollback?: boolean;
   body?: { length: number; sha1: string };
   verdict: { checked: boolean; valid?: boolean; reason: string; signerRecord?: number };
+  /** Trust lists, in `show --json` and the GUI's Inspect: one entry per record with its certificate's expiry. */
+  summary?: RecordSummary[];
 }
 
 /**

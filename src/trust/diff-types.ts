@@ -14,6 +14,8 @@ export interface RecordView {
   ipv4?: string;
   /** SHA-1 of the certificate DER; the certificate hash (tag 11) for hash-only records. */
   certificate?: string;
+  /** The certificate's notAfter (ISO 8601), when the record holds a readable certificate. */
+  notAfter?: string;
 }
 
 export interface RecordChange {

@@ -4,6 +4,7 @@ import { sameDn } from '../formats/dn';
 import type { FileVerdict, PhoneTrust, TvsModel } from './model';
 import { evaluateFile, type EvaluateOptions } from './evaluate';
 import { isRollbackItl, sha1Hex, stripSign } from './records';
+import { certificateInfo } from '../crypto/certificate';
 
 import type { Change, RecordView, RecordChange, TrustListDiff } from './diff-types';
 export type { RecordView, RecordChange, Change, TrustListDiff } from './diff-types';
@@ -125,5 +126,17 @@ export function view(r: TrustRecord): RecordView {
       : r.certHash
         ? { certificate: r.certHash.toString('hex') }
         : {}),
+    ...notAfterOf(r.certificate),
   };
+}
+
+/** Only the records a diff lists are decoded, for their expiry; a damaged certificate or date has none. */
+function notAfterOf(der: Buffer | undefined): { notAfter?: string } {
+  if (!der) return {};
+  try {
+    const time = certificateInfo(der).notAfter.getTime();
+    return Number.isNaN(time) ? {} : { notAfter: new Date(time).toISOString() };
+  } catch {
+    return {};
+  }
 }

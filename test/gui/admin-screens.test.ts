@@ -8,10 +8,12 @@ import { createSoftHsm, type SoftHsmFixture } from '../helpers/softhsm';
 import { runCliCaptured } from '../helpers/run-cli';
 import { CLI_BIN, REPO_ROOT } from '../helpers/paths';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { startTftpServer, type RunningTftpServer } from '../../src/fetch';
 import type { PreflightView } from '../../src/gui/types';
 import { CONFIG_XML, config, pki, standardItl, type Pki } from '../trust/fixture';
+import { issue } from '../capf/pki';
+import { startServe } from '../capf/support';
 import { appEnv, focusedName, launchChromium, screenshot, startWebGui, tabTo, type WebGui } from './support';
 
 const PIN = 'qz-admin-5521';
@@ -385,6 +387,251 @@ describe('gui: ITL builder, Sign, Fetch, Preflight, Batch options, TVS and CAPF 
     await capf.getByRole('button', { name: 'Remove SEP001122334455' }).click();
     await capf.locator('tr[data-device="SEP001122334455"]').waitFor({ state: 'detached' });
     await shot('capf');
+  });
+
+  // Keyboard only: go to a screen from the top bar with Tab and Enter; replace a field's text as a keyboard user does.
+  const keyboardTo = async (id: ScreenId, title: string) => {
+    await page.locator('#nav-tokens').focus();
+    await tabTo(page, title);
+    await page.keyboard.press('Enter');
+    await screen(id).waitFor({ state: 'visible' });
+    assert.equal(await focusedName(page), title, 'focus is on the heading of the screen');
+  };
+  const retype = async (label: string | RegExp, text: string) => {
+    await tabTo(page, label);
+    await page.keyboard.press('Control+A');
+    if (text) await page.keyboard.type(text);
+    else await page.keyboard.press('Delete');
+  };
+  const until = async (what: string, check: () => Promise<boolean>, ms = 30_000) => {
+    const deadline = Date.now() + ms;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  it('ITL builder (keyboard only): a rollback ITL checked and saved; the verdict is openctl preflight --json of the saved file, the expiry of each record openctl show --json\'s', async () => {
+    await keyboardTo('itl', 'ITL builder');
+    const itl = screen('itl');
+    const card = itl.locator('[data-testid="itl-server"][data-server="cucm-pub"]');
+    // Radios of one group take one Tab stop; the arrow keys choose within it.
+    await tabTo(page, /^Normal ITL/);
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await itl.getByLabel(/^Rollback ITL/).isChecked(), true);
+    const save = itl.getByRole('button', { name: 'Save ITLs' });
+    assert.equal(await save.isDisabled(), true, 'a changed input voids the check');
+    await tabTo(page, 'Check ITLs again');
+    await page.keyboard.press('Enter');
+    await until('Save ITLs offered after the check', () => save.isEnabled());
+    const out = path.join(work, 'itl-rollback');
+    await retype('Output folder (one sub-folder per server)', out);
+    await tabTo(page, 'Save ITLs');
+    await page.keyboard.press('Enter');
+    const saved = itl.getByTestId('itl-saved');
+    await saved.waitFor();
+    assert.match(await saved.innerText(), /Saved 1 ITL \(rollback\)/);
+    const file = path.join(out, 'cucm-pub', 'ITLFile.tlv');
+    const row = card.locator('[data-testid="itl-verdict"] tbody tr');
+    const cli = JSON.parse((await runCliCaptured(['preflight', '--phone-has', heldItl, '--deploy', file, '--json'])).stdout) as PreflightView;
+    assert.deepEqual([await row.getAttribute('data-verdict'), await row.getAttribute('data-rule')], [cli.files![0]!.verdict, cli.files![0]!.rule]);
+    const show = JSON.parse((await runCliCaptured(['show', file, '--json'])).stdout) as { rollback: boolean; records: Array<{ certificateSha1: string }>; summary: Array<{ notAfter: string }> };
+    assert.equal(show.rollback, true);
+    const records = card.getByTestId('itl-records');
+    assert.deepEqual(await records.locator('[data-field="sha1"]').allInnerTexts(), show.records.map((r) => r.certificateSha1));
+    // Each record's expiry (the Certificate column) is the certificate's notAfter.
+    const expiries = await records.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.children[6]!.textContent ?? ''));
+    assert.equal(expiries.length, show.summary.length);
+    for (const [i, s] of show.summary.entries()) assert.ok(expiries[i]!.includes(s.notAfter.slice(0, 10)), `record ${i + 1}: ${expiries[i]} shows ${s.notAfter}`);
+  });
+
+  it('Preflight (keyboard only): tftp:// URLs to deploy and as what phones hold; each row is openctl preflight --json for the same URLs', async () => {
+    const base = `tftp://127.0.0.1:${tftp.port}`;
+    const deploy = [`${base}/ITLFile.tlv`, `${base}/SEP001122334455.cnf.xml.sgn`];
+    const held = `${base}/ITLFile.tlv`;
+    await keyboardTo('preflight', 'Preflight');
+    await retype('Files to deploy (--deploy)', '');
+    await page.keyboard.type(deploy.join('\n'));
+    await retype('CTL or ITL the phones hold (--phone-has)', held);
+    await retype('The other list they hold (--phone-has, optional)', '');
+    await retype('Certificates TVS vouches for (--tvs-knows, optional)', '');
+    await tabTo(page, 'Run preflight');
+    await page.keyboard.press('Enter');
+    const pf = screen('preflight');
+    const report = pf.getByTestId('preflight-report');
+    await report.waitFor();
+    const cli = await runCliCaptured(['preflight', '--deploy', ...deploy, '--phone-has', held, '--json']);
+    const json = JSON.parse(cli.stdout) as PreflightView;
+    const rows = await report.locator('[data-testid="preflight-verdicts"] tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-verdict'), tr.getAttribute('data-rule')]));
+    assert.equal(rows.length, 2);
+    assert.deepEqual(rows, json.files!.map((f) => [f.verdict, f.rule]));
+    assert.equal(await report.getAttribute('data-ok'), String(json.ok));
+    assert.equal(json.ok, true, 'the ITL phones hold and a config its CCM+TFTP record signed');
+    const text = await report.innerText();
+    for (const f of json.files!) assert.ok(text.includes(f.name), `the row names ${f.name}`);
+  });
+
+  it('TVS (keyboard only): every record of an ITL added with its own role (--from); the table is openctl tvs list --json, and the same as tvs add --from gives', async () => {
+    const db = path.join(work, 'tvs-from.db');
+    await keyboardTo('tvs', 'TVS');
+    await retype('Store (--db: a SQLite file or a postgres:// URL)', db);
+    await page.keyboard.press('Enter');
+    const tvs = screen('tvs');
+    const table = tvs.getByTestId('tvs-certificates');
+    await table.locator('caption', { hasText: /^0 certificate/ }).waitFor();
+    const ttl = await tvs.getByLabel('TTL: how long phones may cache the answer (seconds, --ttl)').inputValue();
+    // The first "Path" is the certificate files' picker, the next the CTL or ITL picker's.
+    await tabTo(page, 'Path');
+    await tabTo(page, 'Path');
+    await page.keyboard.type(heldItl);
+    assert.equal(await page.locator('[data-picker="tvs-list"]').getByLabel('Path').inputValue(), heldItl);
+    await page.keyboard.press('Enter');
+    await table.locator('tbody tr').nth(3).waitFor();
+    const shown = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-sha256'), tr.children[2]!.textContent, tr.children[3]!.textContent]));
+    type TvsList = { certificates: Array<{ sha256: string; roles: string[]; ttl: number }> };
+    const list = JSON.parse((await runCliCaptured(['tvs', 'list', '--db', db, '--json'])).stdout) as TvsList;
+    assert.deepEqual(shown, list.certificates.map((c) => [c.sha256, c.roles.join(', '), `${c.ttl} s`]));
+    const cliDb = path.join(work, 'tvs-from-cli.db');
+    const add = await runCliCaptured(['tvs', 'add', '--db', cliDb, '--from', heldItl, '--ttl', ttl]);
+    assert.equal(add.code, 0, add.stderr);
+    const cli = JSON.parse((await runCliCaptured(['tvs', 'list', '--db', cliDb, '--json'])).stdout) as TvsList;
+    const key = (c: TvsList['certificates'][number]) => [c.sha256, c.roles, c.ttl];
+    assert.deepEqual(list.certificates.map(key), cli.certificates.map(key));
+    assert.equal(list.certificates.length, 4);
+    assert.ok(list.certificates.every((c) => c.roles.length === 1), 'each record in its own role');
+  });
+
+  it('CAPF (mouse): a device locked by wrong passwords against a running capf serve is unlocked from the app; its LSC then shows the serial and expiry openctl capf device list --json gives', async () => {
+    const dir = path.join(work, 'capf-lock');
+    fs.mkdirSync(dir);
+    const db = path.join(dir, 'capf.db');
+    const device = 'SEP0011223344CC';
+    const ca = await issue({ subject: 'CN=GUI test CAPF CA,O=openctl test', ca: true });
+    const capfTls = await issue({ subject: 'CN=CAPF-gui,O=openctl test' });
+    const caFiles = await ca.write(dir, 'ca');
+    const capfFiles = await capfTls.write(dir, 'capf');
+    const right = path.join(dir, 'right.pw');
+    const wrong = path.join(dir, 'wrong.pw');
+    fs.writeFileSync(right, 'Right-pass-1\n', { mode: 0o600 });
+    fs.writeFileSync(wrong, 'wrong-pass\n', { mode: 0o600 });
+    const added = await runCliCaptured(['capf', 'device', 'add', '--db', db, device, '--auth', 'password', '--password-file', right]);
+    assert.equal(added.code, 0, added.stderr);
+    fs.mkdirSync(path.join(dir, 'lsc'));
+    fs.mkdirSync(path.join(dir, 'phone'));
+    const server = await startServe(['--db', db, '--signer', capfFiles.bundle, '--issuer', caFiles.bundle, '--out', path.join(dir, 'lsc'), '--days', '30', '--max-failures', '2', '--metrics', '127.0.0.1:0']);
+    try {
+      const enrol = (pw: string) => runCliCaptured(['capf', 'enroll', `127.0.0.1:${server.port}`, device, '--capf-cert', capfFiles.cert, '--password-file', pw, '--out', path.join(dir, 'phone'), '--json']);
+      type Devices = { devices: Array<{ device: string; failures: number; lastResult: string | null; lscSerial: string | null; lscNotAfter: string | null }> };
+      const listed = async () => (JSON.parse((await runCliCaptured(['capf', 'device', 'list', '--db', db, '--json'])).stdout) as Devices).devices.find((d) => d.device === device)!;
+      for (let i = 0; i < 2; i += 1) {
+        const refused = await enrol(wrong);
+        assert.equal(refused.code, 1, refused.stderr);
+      }
+      const locked = await enrol(right);
+      assert.equal(locked.code, 1, `locked: refused even with the right password: ${locked.stderr}`);
+      let cli = await listed();
+      assert.deepEqual([cli.failures, cli.lastResult], [2, 'locked']);
+
+      await nav('capf');
+      const capf = screen('capf');
+      await capf.getByLabel('Store (--db: a SQLite file or a postgres:// URL)').fill(db);
+      await capf.getByRole('button', { name: 'Open store' }).click();
+      const row = capf.locator(`tr[data-device="${device}"]`);
+      await row.waitFor();
+      const cells = async () => row.locator('td').allInnerTexts();
+      let shown = await cells();
+      assert.equal(shown[3], String(cli.failures), 'failed tries');
+      assert.match(shown[5]!, / · locked$/, 'the last contact ended locked');
+      assert.match(shown[4]!, /none issued/);
+      // The running server: healthy, from its own /health.
+      const metricsAt = /metrics on http:\/\/([^/\s]+)\/metrics/.exec(server.stdout())?.[1] ?? /metrics on http:\/\/([^/\s]+)/.exec(server.stderr())?.[1];
+      assert.ok(metricsAt, `capf serve printed its metrics address: ${server.stdout()}`);
+      await capf.getByLabel('Metrics address (--metrics HOST:PORT)').fill(metricsAt);
+      await capf.getByRole('button', { name: 'Check status' }).click();
+      const status = capf.getByTestId('capf-server-status');
+      await status.locator('xpath=self::*[@data-healthy="true"]').waitFor();
+      assert.match(await status.innerText(), new RegExp(`CAPF at http://${metricsAt.replace(/\./g, '\\.')}\\S* is healthy`));
+
+      await capf.getByRole('button', { name: `Unlock ${device}` }).click();
+      await capf.getByRole('button', { name: `Unlock ${device}` }).waitFor({ state: 'detached' });
+      assert.equal((await cells())[3], '0');
+      cli = await listed();
+      assert.equal(cli.failures, 0, 'capf device list --json: unlocked');
+
+      const ok = await enrol(right);
+      assert.equal(ok.code, 0, ok.stderr);
+      cli = await listed();
+      assert.ok(cli.lscSerial && cli.lscNotAfter, 'an LSC was issued');
+      await capf.getByRole('button', { name: 'Open store' }).click();
+      await row.getByText(cli.lscSerial).waitFor();
+      shown = await cells();
+      assert.equal(shown[4], `${cli.lscSerial}\nvalid until ${cli.lscNotAfter.slice(0, 10)}`);
+      const lsc = new X509Certificate(fs.readFileSync(path.join(dir, 'phone', `${device}.pem`)));
+      assert.equal(lsc.serialNumber.replace(/^0+/, '').toLowerCase(), cli.lscSerial.replace(/^0+/, '').toLowerCase(), 'the serial of the LSC the phone got');
+      assert.equal(new Date(lsc.validTo).toISOString().slice(0, 10), cli.lscNotAfter.slice(0, 10));
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('Batch (keyboard only): --encrypt-with a folder of phone certificates, then --incremental signs only the changed file; outputs as openctl batch sign writes them', async () => {
+    const src = path.join(work, 'batch-enc-src');
+    const certs = path.join(work, 'phone-certs');
+    fs.mkdirSync(src);
+    fs.mkdirSync(certs);
+    const names = ['SEP001122334455.cnf.xml', 'SEP0011223344A0.cnf.xml', 'SEP0011223344A1.cnf.xml'];
+    for (const [i, n] of names.entries()) fs.writeFileSync(path.join(src, n), CONFIG_XML.toString().replace('</device>', `<n>${i}</n></device>`));
+    const device = await p.device.write(work, 'device'); // CN=SEP001122334455
+    fs.copyFileSync(device.cert, path.join(certs, 'SEP001122334455.pem'));
+    const out = path.join(work, 'batch-enc-out');
+    const cliOut = path.join(work, 'batch-enc-cli');
+
+    await keyboardTo('batch', 'Batch');
+    await retype('Source folder', src);
+    await retype('Output folder', out);
+    await retype('Sign only files matching (--include)', '');
+    await retype('Skip files matching (--exclude)', '');
+    await retype('Encrypt with the phone certificates in (--encrypt-with)', certs);
+    await page.keyboard.press('Enter'); // submits the form: Start
+    const b = screen('batch');
+    const message = b.getByTestId('batch-message');
+    await b.locator('[data-testid="batch-progress"][data-status="done"]').waitFor();
+    await until('the first run\'s counts', async () => /^3 signed, 0 unchanged, 0 failed/.test(await message.innerText()));
+    assert.match(await b.innerText(), new RegExp(`Options: --encrypt-with ${certs.replace(/[/.]/g, '\\$&')}`));
+    const cli = await runCliCaptured(['batch', 'sign', src, '--out', cliOut, '--signer', key.ccm!, '--encrypt-with', certs]);
+    assert.equal(cli.code, 0, cli.stderr);
+    const outputs = (dir: string) => fs.readdirSync(dir).filter((n) => n.endsWith('.sgn')).sort();
+    assert.deepEqual(outputs(out), outputs(cliOut));
+    assert.deepEqual(outputs(out), ['SEP001122334455.cnf.xml.enc.sgn', 'SEP001122334455.cnf.xml.sgn', 'SEP0011223344A0.cnf.xml.sgn', 'SEP0011223344A1.cnf.xml.sgn']);
+    for (const n of outputs(out)) {
+      const v = JSON.parse((await runCliCaptured(['verify', path.join(out, n), '--cert', cert.ccm!, '--json'])).stdout) as { valid: boolean };
+      assert.equal(v.valid, true, `${n} verifies`);
+    }
+    const plain = path.join(work, 'decrypted.cnf.xml');
+    const dec = await runCliCaptured(['decrypt', path.join(out, 'SEP001122334455.cnf.xml.enc.sgn'), '--device-key', device.signer, '--out', plain]);
+    assert.equal(dec.code, 0, dec.stderr);
+    assert.deepEqual(fs.readFileSync(plain), fs.readFileSync(path.join(src, names[0]!)), 'the phone\'s key decrypts it to its source');
+
+    // Change one source; an incremental run signs only it, the others are kept byte for byte.
+    const sha = (f: string) => createHash('sha256').update(fs.readFileSync(f)).digest('hex');
+    const before = Object.fromEntries(outputs(out).map((n) => [n, sha(path.join(out, n))]));
+    fs.appendFileSync(path.join(src, names[1]!), '<!-- changed -->\n');
+    await tabTo(page, /^Incremental: sign again only/);
+    await page.keyboard.press('Space');
+    assert.equal(await b.getByLabel(/^Incremental: sign again only/).isChecked(), true);
+    await tabTo(page, 'Start');
+    await page.keyboard.press('Enter');
+    await until('the incremental run\'s counts', async () => /^1 signed, 2 unchanged, 0 failed/.test(await message.innerText()));
+    assert.match(await b.innerText(), /Options: .*--incremental/);
+    const changed = outputs(out).filter((n) => sha(path.join(out, n)) !== before[n]);
+    assert.deepEqual(changed, ['SEP0011223344A0.cnf.xml.sgn']);
+    const cliAgain = await runCliCaptured(['batch', 'sign', src, '--out', cliOut, '--signer', key.ccm!, '--encrypt-with', certs, '--incremental', '--json']);
+    assert.equal(cliAgain.code, 0, cliAgain.stderr);
+    const summary = JSON.parse(cliAgain.stdout) as { signed: number; kept: number };
+    assert.deepEqual([summary.signed, summary.kept], [1, 2], 'the CLI signs the same one file');
+    const unsigned = path.join(work, 'A0.unsigned');
+    assert.equal((await runCliCaptured(['unsign', path.join(out, 'SEP0011223344A0.cnf.xml.sgn'), '--out', unsigned])).code, 0);
+    assert.deepEqual(fs.readFileSync(unsigned), fs.readFileSync(path.join(src, names[1]!)));
   });
 
   it('every screen is in the top bar with its heading; axe-core finds nothing serious on the new ones; status messages never cover a control', async () => {

@@ -6,7 +6,7 @@ export function Badge({ tone, children }: { tone: 'ok' | 'warn' | 'error' | 'inf
   return <span class={`badge badge-${tone}`}>{children}</span>;
 }
 
-export function ExpiryBadge({ cert }: { cert: CertView }) {
+export function ExpiryBadge({ cert }: { cert: Pick<CertView, 'expiry' | 'notAfter' | 'daysLeft'> }) {
   const tone = cert.expiry === 'expired' ? 'error' : cert.expiry === 'soon' ? 'warn' : 'ok';
   return <Badge tone={tone}>{expiryText(cert)}</Badge>;
 }

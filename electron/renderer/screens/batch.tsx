@@ -37,6 +37,9 @@ export function BatchScreen() {
   const [encryptWith, setEncryptWith] = useState('');
   const [trust, setTrust] = useState('');
   const [incremental, setIncremental] = useState(false);
+  // Open while options are set, and while the person keeps it open: clearing the last option must not fold the
+  // panel (and the field that has the focus) away under them.
+  const [optionsOpen, setOptionsOpen] = useState(false);
   const [state, setState] = useState<BatchState>();
   const [error, setError] = useState<string>();
 
@@ -124,7 +127,11 @@ export function BatchScreen() {
             <input type="checkbox" checked={overwrite} onChange={(e) => setOverwrite((e.target as HTMLInputElement).checked)} />
             Allow a folder that already holds files (replaces files of the same name; the CLI's --force)
           </label>
-          <details class="options" open={Boolean(include || exclude || encryptWith || trust || incremental)}>
+          <details
+            class="options"
+            open={optionsOpen || Boolean(include || exclude || encryptWith || trust || incremental)}
+            onToggle={(e) => setOptionsOpen((e.currentTarget as HTMLDetailsElement).open)}
+          >
             <summary>Options (include, exclude, encrypt, trust, incremental)</summary>
             <div class="row-wrap">
               <div class="field grow">

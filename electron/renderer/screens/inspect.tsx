@@ -2,9 +2,9 @@ import { useEffect, useState } from 'preact/hooks';
 import type { FileSource } from '../../../src/gui/contract';
 import type { DiffView, FileReport } from '../../../src/gui/types';
 import { useApp } from '../context';
-import { Badge, ErrorLine, Section } from '../components/basics';
+import { Badge, ErrorLine, ExpiryBadge, Section } from '../components/basics';
 import { FilePicker } from '../components/file-picker';
-import { errorMessage, sourceName } from '../util';
+import { errorMessage, shortDate, sourceName } from '../util';
 import { DataTable } from '../components/data-table';
 
 type ElementRow = FileReport['rows'][number];
@@ -87,25 +87,35 @@ function Report({ report }: { report: FileReport }) {
       {report.records && (
         <Section title="Records" id="inspect-records">
           <ol class="records">
-            {report.records.map((r) => (
-              <li key={r.index} class="record">
-                <p>
-                  <strong>
-                    Record {r.index}: {r.roleName ?? 'no function'}
-                  </strong>{' '}
-                  {r.signedTheFile && <Badge tone="ok">signed this file</Badge>} <span class="mono">{r.subject ?? '(no subject)'}</span>
-                  {r.dnsName ? ` · ${r.dnsName}` : ''}
-                  {r.ipv4 ? ` · ${r.ipv4}` : ''}
-                </p>
-                <p class="muted small mono fingerprint" data-testid="record-ids">
-                  serial {r.serial ?? '—'} · SHA-1 {r.certificateSha1 ?? r.certHash ?? '—'}
-                </p>
-                <details>
-                  <summary>Elements of record {r.index}</summary>
-                  <ElementTable rows={r.rows} caption={`Record ${r.index} (${r.length} bytes at byte ${r.offset})`} />
-                </details>
-              </li>
-            ))}
+            {report.records.map((r) => {
+              const expiry = report.summary?.find((s) => s.index === r.index);
+              return (
+                <li key={r.index} class="record">
+                  <p>
+                    <strong>
+                      Record {r.index}: {r.roleName ?? 'no function'}
+                    </strong>{' '}
+                    {r.signedTheFile && <Badge tone="ok">signed this file</Badge>} <span class="mono">{r.subject ?? '(no subject)'}</span>
+                    {r.dnsName ? ` · ${r.dnsName}` : ''}
+                    {r.ipv4 ? ` · ${r.ipv4}` : ''}
+                  </p>
+                  <p class="muted small mono fingerprint" data-testid="record-ids">
+                    serial {r.serial ?? '—'} · SHA-1 {r.certificateSha1 ?? r.certHash ?? '—'}
+                  </p>
+                  <p class="small" data-testid="record-expiry" data-not-after={expiry?.notAfter ?? ''}>
+                    {expiry?.notAfter && expiry.expiry && expiry.daysLeft !== undefined ? (
+                      <ExpiryBadge cert={{ expiry: expiry.expiry, notAfter: expiry.notAfter, daysLeft: expiry.daysLeft }} />
+                    ) : (
+                      <Badge tone="info">{expiry?.certificate === 'hash-only' ? 'certificate hash only: no expiry' : expiry?.certificate === 'unreadable' ? 'certificate unreadable: no expiry' : 'no certificate'}</Badge>
+                    )}
+                  </p>
+                  <details>
+                    <summary>Elements of record {r.index}</summary>
+                    <ElementTable rows={r.rows} caption={`Record ${r.index} (${r.length} bytes at byte ${r.offset})`} />
+                  </details>
+                </li>
+              );
+            })}
           </ol>
         </Section>
       )}
@@ -118,9 +128,9 @@ type DiffRecord = DiffView['structured']['added'][number];
 function DiffRecords({ records, caption, testId }: { records: DiffRecord[]; caption: string; testId: string }) {
   if (records.length === 0) return null;
   return (
-    <DataTable caption={caption} testId={testId} columns={['Function', 'Subject', 'Serial and SHA-1', 'DNS name / IP']}>
+    <DataTable caption={caption} testId={testId} columns={['Function', 'Subject', 'Serial and SHA-1', 'Expires', 'DNS name / IP']}>
       {records.map((r, i) => (
-        <tr key={i}>
+        <tr key={i} data-not-after={r.notAfter ?? ''}>
           <td>{r.role}</td>
           <td class="mono">{r.subject ?? '(none)'}</td>
           <td class="mono small fingerprint">
@@ -128,11 +138,20 @@ function DiffRecords({ records, caption, testId }: { records: DiffRecord[]; capt
             <br />
             {r.certificate ?? ''}
           </td>
+          <td>{r.notAfter ? shortDate(r.notAfter) : '—'}</td>
           <td>{[r.dnsName, r.ipv4].filter(Boolean).join(' / ')}</td>
         </tr>
       ))}
     </DataTable>
   );
+}
+
+/** What changed in a record, on one side; a new certificate with its expiry. */
+function changedText(c: DiffView['structured']['changed'][number], side: 'before' | 'after'): string {
+  const r = c[side];
+  const parts = c.changes.map((k) => `${k}: ${String((r as unknown as Record<string, unknown>)[k] ?? '—')}`);
+  if (c.changes.includes('certificate')) parts.push(`expires: ${r.notAfter ? shortDate(r.notAfter) : '—'}`);
+  return parts.join('; ');
 }
 
 /** The diff as `openctl diff --json` describes it: records added, removed and changed, the signer, the verdict. */
@@ -184,8 +203,8 @@ function DiffResult({ diff }: { diff: DiffView }) {
                 {c.after.role} {c.after.subject ?? ''}
               </td>
               <td>{c.changes.join(', ')}</td>
-              <td class="mono small fingerprint">{c.changes.map((k) => `${k}: ${String((c.before as unknown as Record<string, unknown>)[k] ?? '—')}`).join('; ')}</td>
-              <td class="mono small fingerprint">{c.changes.map((k) => `${k}: ${String((c.after as unknown as Record<string, unknown>)[k] ?? '—')}`).join('; ')}</td>
+              <td class="mono small fingerprint">{changedText(c, 'before')}</td>
+              <td class="mono small fingerprint">{changedText(c, 'after')}</td>
             </tr>
           ))}
         </DataTable>

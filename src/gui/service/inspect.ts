@@ -3,6 +3,7 @@ import type { ParsedFile, TrustList, TrustListKind } from '../../formats/model';
 import { TFTP_CAPABLE_ROLES } from '../../formats/model';
 import { verifyAgainstTrustLists, verifyTrustListSelf, type Verdict } from '../../crypto/verify';
 import { buildReport } from '../../inspect/report';
+import { summarizeRecords } from '../../inspect/summary';
 import type { FileReport } from '../types';
 import type { FileSource } from '../contract';
 import { readSource } from './files';
@@ -18,7 +19,7 @@ export async function readTrustListSource(source: FileSource, kind?: TrustListKi
 }
 
 /**
- * What `openctl show` reports, for the Inspect screen: a trust list is checked against its own signer record; a
+ * What `openctl show --json` reports (with each record's expiry for a trust list), for the Inspect screen: a trust list is checked against its own signer record; a
  * signed file or encrypted config against the TFTP-capable records of a CTL or ITL, when one is given.
  */
 export async function inspectFile(source: FileSource, trust?: FileSource, kind?: TrustListKind): Promise<FileReport> {
@@ -32,6 +33,10 @@ export async function inspectFile(source: FileSource, trust?: FileSource, kind?:
     verdict = verifyTrustListSelf(parsed);
   }
   const report: FileReport = buildReport(name, parsed, verdict);
+  // Each record's expiry, as `openctl show --json` gives it (its `summary`).
+  if (parsed.kind === 'ctl' || parsed.kind === 'itl') {
+    report.summary = summarizeRecords(parsed, report.verdict.signerRecord === undefined ? undefined : report.verdict.signerRecord - 1);
+  }
   if (!verdict) report.verdict.reason = 'not checked: choose the CTL or ITL that phones hold to check this file against';
   return report;
 }
