@@ -3,11 +3,11 @@ import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { runCliCaptured } from '../helpers/run-cli';
 import { REPO_ROOT } from '../helpers/paths';
 import { config, pki, standardItl, type Pki } from '../trust/fixture';
-import { appEnv, launchChromium, screenshot, startWebGui, type WebGui } from './support';
+import { appEnv, checkPageAfterEach, openApp, screenshot, type AppPage } from './support';
 
 /**
  * What used to mislead, through the real web GUI (a child process with HOME pointed at a temp folder) and
@@ -20,10 +20,8 @@ describe('gui: output folders, new cluster name, Compare and record expiry, file
   let work: string;
   let home: string;
   let documents: string;
-  let gui: WebGui;
-  let browser: Browser;
+  let app: AppPage | undefined;
   let page: Page;
-  const pageErrors: string[] = [];
   let ccmKey: string;
   let ccmCert: string;
 
@@ -42,28 +40,19 @@ describe('gui: output folders, new cluster name, Compare and record expiry, file
     ({ signer: ccmKey, cert: ccmCert } = await p.ccm.write(work, 'ccm'));
     const env = appEnv({ ...process.env, HOME: home }, path.join(work, 'data'));
     delete env.XDG_DOCUMENTS_DIR;
-    gui = await startWebGui(env);
-    browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    await page.goto(gui.url);
-    await page.getByRole('heading', { level: 2, name: 'Tokens' }).waitFor();
+    app = await openApp(env);
+    page = app.page;
   });
 
   after(async () => {
-    await browser?.close();
-    await gui?.stop();
+    await app?.close();
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  afterEach(function () {
-    assert.deepEqual(pageErrors, [], 'no script error in the page');
-    if (this.currentTest?.state === 'failed' && page) return screenshot(page, `failed-fixes-${this.currentTest.title.slice(0, 20).replace(/\W+/g, '-')}`).then(() => undefined);
-    return undefined;
-  });
+  checkPageAfterEach(() => app, 'failed-fixes');
 
   it('outputs are suggested in the user\'s Documents, never the folder the app runs from, then in the last folder used; New cluster gets a file name of its own', async () => {
-    // The app runs from the checkout (startWebGui's cwd); HOME is the temp home with a Documents folder.
+    // The app runs from the checkout (the web GUI's cwd); HOME is the temp home with a Documents folder.
     await nav('sign');
     const signOut = await screen('sign').getByLabel('Output folder').inputValue();
     assert.equal(signOut, documents);

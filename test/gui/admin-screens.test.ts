@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import AxeBuilder from '@axe-core/playwright';
 import { createSoftHsm, type SoftHsmFixture } from '../helpers/softhsm';
 import { runCliCaptured } from '../helpers/run-cli';
@@ -14,7 +14,7 @@ import type { PreflightView } from '../../src/gui/types';
 import { CONFIG_XML, config, pki, standardItl, type Pki } from '../trust/fixture';
 import { issue } from '../capf/pki';
 import { startServe } from '../capf/support';
-import { appEnv, focusedName, launchChromium, screenshot, startWebGui, tabTo, type WebGui } from './support';
+import { appEnv, checkPageAfterEach, focusedName, openApp, screenshot, tabTo, type AppPage } from './support';
 
 const PIN = 'qz-admin-5521';
 const SCREENS = [
@@ -49,11 +49,9 @@ describe('gui: ITL builder, Sign, Fetch, Preflight, Batch options, TVS and CAPF 
   let p: Pki;
   let work: string;
   let hsm: SoftHsmFixture;
-  let gui: WebGui;
-  let browser: Browser;
+  let app: AppPage | undefined;
   let page: Page;
   let tftp: RunningTftpServer;
-  const pageErrors: string[] = [];
   const key: Record<string, string> = {};
   const cert: Record<string, string> = {};
   let heldItl: string;
@@ -95,27 +93,18 @@ describe('gui: ITL builder, Sign, Fetch, Preflight, Batch options, TVS and CAPF 
       }),
     );
     tftp = await startTftpServer({ files: { 'ITLFile.tlv': fs.readFileSync(heldItl), 'SEP001122334455.cnf.xml.sgn': (await config(p.ccm)).bytes } });
-    gui = await startWebGui(appEnv(hsm.env({ HOME: work }), path.join(work, 'data'), hsm.modulePath));
-    browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    await page.goto(gui.url);
-    await page.getByRole('heading', { level: 2, name: 'Tokens' }).waitFor();
+    app = await openApp(appEnv(hsm.env({ HOME: work }), path.join(work, 'data'), hsm.modulePath));
+    page = app.page;
   });
 
   after(async () => {
-    await browser?.close();
-    await gui?.stop();
+    await app?.close();
     await tftp?.close();
     hsm?.cleanup();
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  afterEach(function () {
-    assert.deepEqual(pageErrors, [], 'no script error in the page');
-    if (this.currentTest?.state === 'failed' && page) return screenshot(page, `failed-admin-${this.currentTest.title.slice(0, 20).replace(/\W+/g, '-')}`).then(() => undefined);
-    return undefined;
-  });
+  checkPageAfterEach(() => app, 'failed-admin');
 
   it('ITL builder (mouse): the verdict before Save is the CLI preflight of the file Save writes; a rejected ITL cannot be saved', async () => {
     await nav('itl');

@@ -2,6 +2,7 @@
  * Shared set-up of the GUI tests: the web mode as a real child process (`node bin/openctl.js gui --web --port 0`,
  * its URL read from stdout), Debian's Chromium driven by playwright-core, screenshots into test-results/gui/.
  */
+import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -138,4 +139,45 @@ export async function tabTo(page: Page, match: RegExp | string, options: { max?:
     seen.push(name);
   }
   throw new Error(`no focusable element named ${String(match)} within ${max} Tab presses; saw: ${seen.slice(-15).join(' | ')}`);
+}
+
+/** The app in web mode with a Chromium page on it, at the Tokens screen; the page's script errors are collected. */
+export interface AppPage {
+  gui: WebGui;
+  browser: Browser;
+  page: Page;
+  pageErrors: string[];
+  close(): Promise<void>;
+}
+
+export async function openApp(env: NodeJS.ProcessEnv): Promise<AppPage> {
+  const gui = await startWebGui(env);
+  let browser: Browser | undefined;
+  try {
+    browser = await launchChromium();
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    await page.goto(gui.url);
+    await page.getByRole('heading', { level: 2, name: 'Tokens' }).waitFor();
+    const opened = browser;
+    return { gui, browser: opened, page, pageErrors, close: async () => { await opened.close(); await gui.stop(); } };
+  } catch (err) {
+    await browser?.close();
+    await gui.stop();
+    throw err;
+  }
+}
+
+/** In a describe: after each test, no script error in the page; a failed test leaves a screenshot `PREFIX-title`. */
+export function checkPageAfterEach(app: () => AppPage | undefined, prefix: string): void {
+  afterEach(function () {
+    const opened = app();
+    if (!opened) return undefined;
+    assert.deepEqual(opened.pageErrors, [], 'no script error in the page');
+    if (this.currentTest?.state === 'failed') {
+      return screenshot(opened.page, `${prefix}-${(this.currentTest.title ?? '').slice(0, 20).replace(/\W+/g, '-')}`).then(() => undefined);
+    }
+    return undefined;
+  });
 }
