@@ -14,8 +14,6 @@ import type { FileResult, FileTask, OutputKind, OutputRecord, PendingRename, Sig
 import type { SignedFileTemplate, SignDigestSync } from './signed-template';
 import { encryptedOutputOf, joinRel, TempNames } from './rel-path';
 
-export { encryptedOutputOf, TempNames };
-
 /**
  * Loaded on first use: a plain `.sgn` with a template needs neither the formats builders nor the certificate
  * reader (encrypted configs and the generic path do), and each worker thread saves their start-up cost.
@@ -249,11 +247,9 @@ export class FileJob {
   }
 }
 
-
 function basename(rel: string): string {
   return rel.slice(rel.lastIndexOf('/') + 1);
 }
-
 
 /** Temp file beside output `rel` (its folder created on first use), never fsynced here: the group commit does it. */
 export function writeTemp(outRoot: string, rel: string, data: Buffer, names: TempNames): string {

@@ -3,8 +3,7 @@ import { roleName } from '../formats';
 import { sameDn } from '../formats/dn';
 import type { FileVerdict, PhoneTrust, TvsModel } from './model';
 import { evaluateFile, type EvaluateOptions } from './evaluate';
-import { isRollbackItl, sha1Hex, stripSign } from './records';
-import { certificateInfo } from '../crypto/certificate';
+import { certInfo, isRollbackItl, sha1Hex, stripSign } from './records';
 
 import type { Change, RecordView, RecordChange, TrustListDiff } from './diff-types';
 export type { RecordView, RecordChange, Change, TrustListDiff } from './diff-types';
@@ -130,13 +129,8 @@ export function view(r: TrustRecord): RecordView {
   };
 }
 
-/** Only the records a diff lists are decoded, for their expiry; a damaged certificate or date has none. */
+/** Only the records a diff lists are decoded (through the shared certificate cache); a damaged date has none. */
 function notAfterOf(der: Buffer | undefined): { notAfter?: string } {
-  if (!der) return {};
-  try {
-    const time = certificateInfo(der).notAfter.getTime();
-    return Number.isNaN(time) ? {} : { notAfter: new Date(time).toISOString() };
-  } catch {
-    return {};
-  }
+  const time = der ? certInfo(der)?.notAfter.getTime() : undefined;
+  return time === undefined || Number.isNaN(time) ? {} : { notAfter: new Date(time).toISOString() };
 }
