@@ -18,7 +18,7 @@
     },
     {
       "target_name": "openctl_files",
-      "sources": ["src/files.c", "src/pool.c", "common/ck_lookup.c", "common/ck_names.c"],
+      "sources": ["src/files.c", "src/walk.c", "src/pool.c", "common/ck_lookup.c", "common/ck_names.c"],
       # OpenSSL comes from the node binary that loads the addon: bind every symbol at load time, so that a
       # runtime without OpenSSL 3 (Electron's BoringSSL) refuses the addon at require() instead of at a call.
       "conditions": [["OS == 'linux'", { "ldflags": ["-Wl,-z,now"] }]]

@@ -11,9 +11,12 @@
  *   open(options) -> handle      (synchronous: parses the key, or opens the PKCS#11 sessions)
  *     options: { pem?: string, pkcs11?: { modulePath, slotId, keyId?, keyLabel? }, contexts, srcRoot, outRoot,
  *                hash: 'sha1'|'sha256'|'sha384'|'sha512', timestamp, versionElement, signerElements }
- *   signFiles(handle, names: string, xml: Uint8Array) -> Promise<{ status: Buffer, errno: Int32Array, signed,
- *       journal: Buffer, journalEnd: Uint32Array, audit: Buffer, auditEnd: Uint32Array, chunk: external }>
- *     names: "source\0temp\0" per file, both relative (to srcRoot and outRoot), `/`-separated.
+ *   signFiles(handle, names: string, xml: Uint8Array, temps: { prefix, start }) -> Promise<{ status: Buffer,
+ *       errno: Int32Array, signed, journal: Buffer, journalEnd: Uint32Array, audit: Buffer, auditEnd: Uint32Array,
+ *       chunk: external }>
+ *     names: "source\0" per file, relative to srcRoot, `/`-separated (as walkNext of walk.c gives them); file i's
+ *     temp name is made here as TempNames.at() makes it (src/pipeline/rel-path.ts), relative to outRoot:
+ *     DIR/.openctl-tmp-NAME.sgn.<prefix><start + i in base 36>.
  *     status per file: 0 signed, 1 read failed (errno), 2 empty, 3 not XML, 4 temp file failed (errno),
  *                      5 the signer failed (errno holds the CK_RV or -1).
  *     journal/audit: each signed file's journal line (its manifest entry) and audit line, each with its newline,
@@ -24,9 +27,9 @@
  *   renameChunks(chunks: external[]) -> Promise<Int32Array>   every signed file of each chunk renamed from its temp
  *     name to SOURCE.sgn on libuv's thread pool; (chunk index, file index, errno) per failed rename (its temp file
  *     removed), none when all are in place. A chunk is renamed once.
- *   manifestLines(bytes: Uint8Array, out: Uint8Array) -> { length, lines, outputs }   whole journal lines as
- *     manifest entries (",\n" between them) written into out, and how many output records they hold: the end of a
- *     job copies the journal in blocks.
+ *   copyJournalEntries(journal: string, fd, prefix) -> Promise<{ lines, outputs, bytes }>   the end of a job: the
+ *     journal's entry lines written to fd as the manifest's entries ("prefix" before the first, ",\n" between), and
+ *     how many output records they hold, on libuv's thread pool.
  *   renameAll(names: string, count) -> Promise<Int32Array>   a commit group's renames ("from\0to\0" each, absolute)
  *     in one call on libuv's thread pool; the errno of each (0: renamed). The committer's order is unchanged.
  *
@@ -54,6 +57,7 @@
 #include <openssl/rsa.h>
 
 #include "pool.h"
+#include "walk.h"
 
 enum { ST_SIGNED = 0, ST_READ = 1, ST_EMPTY = 2, ST_NOT_XML = 3, ST_WRITE = 4, ST_SIGNER = 5 };
 
@@ -111,6 +115,7 @@ struct batch_files {
     batch_files_t *next;
     signer_t *s;
     char *names;
+    char *temp_names;
     size_t count;
     char **source, **temp;
     uint8_t *xml, *status;
@@ -501,6 +506,7 @@ typedef struct {
 static void free_batch_files(batch_files_t *b) {
     free(b->out_root);
     free(b->names);
+    free(b->temp_names);
     free(b->source);
     free(b->temp);
     free(b->xml);
@@ -653,11 +659,52 @@ static signer_t *signer_of(napi_env env, napi_value v, handle_box_t **box_out) {
     return box->s;
 }
 
+/* Base 36 of n, as Number.prototype.toString(36) writes it; returns its length. */
+static size_t base36(char *out, uint64_t n) {
+    char digits[16];
+    size_t k = 0;
+    do digits[k++] = "0123456789abcdefghijklmnopqrstuvwxyz"[n % 36];
+    while ((n /= 36));
+    for (size_t i = 0; i < k; i++) out[i] = digits[k - 1 - i];
+    return k;
+}
+
+/* Each source's temp name, as TempNames.at() makes it: DIR/.openctl-tmp-NAME.sgn.<prefix><counter in base 36>. */
+static int make_temps(batch_files_t *b, const char *prefix, uint64_t start) {
+    size_t total = 0, prefix_len = strlen(prefix);
+    for (size_t i = 0; i < b->count; i++) total += strlen(b->source[i]) + sizeof TEMP_MARKER + 5 + prefix_len + 14;
+    char *at = b->temp_names = malloc(total ? total : 1);
+    if (!at) return -1;
+    for (size_t i = 0; i < b->count; i++) {
+        const char *rel = b->source[i];
+        const char *slash = strrchr(rel, '/');
+        size_t dir = slash ? (size_t)(slash - rel) + 1 : 0;
+        b->temp[i] = at;
+        memcpy(at, rel, dir);
+        at += dir;
+        memcpy(at, TEMP_MARKER, sizeof TEMP_MARKER - 1);
+        at += sizeof TEMP_MARKER - 1;
+        size_t name = strlen(rel + dir);
+        memcpy(at, rel + dir, name);
+        at += name;
+        memcpy(at, ".sgn.", 5);
+        at += 5;
+        memcpy(at, prefix, prefix_len);
+        at += prefix_len;
+        at += base36(at, start + i);
+        *at++ = 0;
+    }
+    return 0;
+}
+
+static char *string_property(napi_env env, napi_value obj, const char *name);
+static double number_property(napi_env env, napi_value obj, const char *name, double fallback);
+
 static napi_value js_sign_files(napi_env env, napi_callback_info info) {
-    size_t argc = 3;
-    napi_value argv[3], promise;
+    size_t argc = 4;
+    napi_value argv[4], promise;
     if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3)
-        return throw_error(env, "ERR_INVALID_ARG_TYPE", "signFiles(handle, names, xml)");
+        return throw_error(env, "ERR_INVALID_ARG_TYPE", "signFiles(handle, names, xml, temps)");
     signer_t *s = signer_of(env, argv[0], NULL);
     if (!s) return throw_error(env, "ERR_POOL_CLOSED", "the file signer is closed");
     size_t length = 0;
@@ -671,8 +718,19 @@ static napi_value js_sign_files(napi_env env, napi_callback_info info) {
     if (!typed || napi_get_typedarray_info(env, argv[2], &type, &count, (void **)&xml, NULL, NULL) != napi_ok ||
         type != napi_uint8_array || count == 0)
         return throw_error(env, "ERR_INVALID_ARG_TYPE", "xml must be a non-empty Uint8Array, one byte per file");
+    napi_valuetype temps_type = napi_undefined;
+    if (argc >= 4) napi_typeof(env, argv[3], &temps_type);
+    char *temp_prefix = temps_type == napi_object ? string_property(env, argv[3], "prefix") : NULL;
+    double temp_start = temps_type == napi_object ? number_property(env, argv[3], "start", -1) : -1;
+    if (!temp_prefix || temp_start < 0 || strchr(temp_prefix, '/')) {
+        free(temp_prefix);
+        return throw_error(env, "ERR_INVALID_ARG_VALUE", "signFiles: temps must be { prefix, start >= 0 }");
+    }
     batch_files_t *b = calloc(1, sizeof *b);
-    if (!b) return throw_error(env, "ERR_NATIVE", "out of memory");
+    if (!b) {
+        free(temp_prefix);
+        return throw_error(env, "ERR_NATIVE", "out of memory");
+    }
     b->magic = CHUNK_MAGIC;
     b->s = s;
     b->count = count;
@@ -687,22 +745,28 @@ static napi_value js_sign_files(napi_env env, napi_callback_info info) {
     b->audit_end = calloc(count, sizeof(uint32_t));
     if (!b->out_root || !b->names || !b->source || !b->temp || !b->xml || !b->status || !b->err || !b->journal_end || !b->audit_end) {
         free_batch_files(b);
+        free(temp_prefix);
         return throw_error(env, "ERR_NATIVE", "out of memory");
     }
     memcpy(b->xml, xml, count);
     napi_get_value_string_utf8(env, argv[1], b->names, length + 1, &length);
-    /* "source\0temp\0" per file: split in place. */
+    /* "source\0" per file: split in place. */
     char *p = b->names, *end = b->names + length;
     for (size_t i = 0; i < count; i++) {
-        char *z1 = p < end ? memchr(p, 0, (size_t)(end - p)) : NULL;
-        char *z2 = z1 && z1 + 1 < end ? memchr(z1 + 1, 0, (size_t)(end - z1 - 1)) : NULL;
-        if (!z2 || z1 == p || z2 == z1 + 1) {
+        char *z = p < end ? memchr(p, 0, (size_t)(end - p)) : NULL;
+        if (!z || z == p) {
             free_batch_files(b);
-            return throw_error(env, "ERR_INVALID_ARG_VALUE", "names must hold a source and a temp name per file");
+            free(temp_prefix);
+            return throw_error(env, "ERR_INVALID_ARG_VALUE", "names must hold a source name per file");
         }
         b->source[i] = p;
-        b->temp[i] = z1 + 1;
-        p = z2 + 1;
+        p = z + 1;
+    }
+    int made = make_temps(b, temp_prefix, (uint64_t)temp_start);
+    free(temp_prefix);
+    if (made != 0) {
+        free_batch_files(b);
+        return throw_error(env, "ERR_NATIVE", "out of memory");
     }
     if (napi_create_promise(env, &b->deferred, &promise) != napi_ok) {
         free_batch_files(b);
@@ -1145,53 +1209,165 @@ static napi_value js_rename_chunks(napi_env env, napi_callback_info info) {
 }
 
 /* ------------------------------------------------------------------------------------------------------------ */
-/* manifestLines: journal lines as the manifest's `files` entries, at the end of a job                          */
+/* copyJournalEntries: the end of a job copies the journal's entry lines into the manifest, off the JS thread    */
 
-/* manifestLines(bytes, out) -> { length, lines, outputs }: whole journal lines ("...\n" each; empty lines left out)
- * written into `out` as manifest entries, one per line, separated by ",\n" (none before the first or after the
- * last); `outputs` counts their output records (each has one "kind":). The caller writes the separator between
- * two calls, and reuses `out` (at least twice the input's length): fresh memory per block cost page faults that
- * took longer than the copy. */
-static napi_value js_manifest_lines(napi_env env, napi_callback_info info) {
-    size_t argc = 2;
-    napi_value argv[2], result, value;
-    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-    bool typed_in = false, typed_out = false;
-    napi_typedarray_type type_in, type_out;
-    size_t length = 0, room = 0;
-    const char *in = NULL;
-    char *out = NULL;
-    if (argc < 2 || napi_is_typedarray(env, argv[0], &typed_in) != napi_ok || !typed_in ||
-        napi_is_typedarray(env, argv[1], &typed_out) != napi_ok || !typed_out ||
-        napi_get_typedarray_info(env, argv[0], &type_in, &length, (void **)&in, NULL, NULL) != napi_ok || type_in != napi_uint8_array ||
-        napi_get_typedarray_info(env, argv[1], &type_out, &room, (void **)&out, NULL, NULL) != napi_ok || type_out != napi_uint8_array)
-        return throw_error(env, "ERR_INVALID_ARG_TYPE", "manifestLines(bytes: Uint8Array, out: Uint8Array)");
-    if (room < 2 * length) return throw_error(env, "ERR_OUT_OF_RANGE", "manifestLines: out must hold twice the input");
-    static const char KIND[] = "\"kind\":";
-    size_t at = 0, lines = 0, outputs = 0;
-    for (const char *p = in, *end = in + length; p < end;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *line_end = nl ? nl : end;
-        if (line_end > p) {
-            if (lines++) {
-                out[at++] = ',';
-                out[at++] = '\n';
-            }
-            memcpy(out + at, p, (size_t)(line_end - p));
-            at += (size_t)(line_end - p);
-        }
-        p = line_end + 1;
+typedef struct {
+    char *path;
+    int fd;
+    char *prefix;
+    double lines, outputs, bytes;
+    int error;
+    napi_deferred deferred;
+    napi_async_work work;
+} journal_copy_t;
+
+static int write_all(int fd, const char *data, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, data, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return w < 0 ? errno : EIO;
+        data += w;
+        n -= (size_t)w;
     }
-    /* "kind": never spans a line: counted over the whole block. */
-    for (const char *k = in, *end = in + length; (k = memmem(k, (size_t)(end - k), KIND, sizeof KIND - 1)); k += sizeof KIND - 1) outputs++;
-    napi_create_object(env, &result);
-    napi_create_double(env, (double)at, &value);
-    napi_set_named_property(env, result, "length", value);
-    napi_create_double(env, (double)lines, &value);
-    napi_set_named_property(env, result, "lines", value);
-    napi_create_double(env, (double)outputs, &value);
-    napi_set_named_property(env, result, "outputs", value);
-    return result;
+    return 0;
+}
+
+/* Every whole line after the first (the job header) becomes a manifest entry: `prefix` before the first entry,
+ * ",\n" between entries, nothing after the last; a last line without its newline counts (the journal ends with
+ * one when this job wrote all of it). Lines are copied as they are: JSON escapes every control character, so a
+ * line holds no newline of its own. Each output record of an entry has one "kind":, counted. */
+static void journal_copy_execute(napi_env env, void *data) {
+    (void)env;
+    journal_copy_t *c = data;
+    static const char KIND[] = "\"kind\":";
+    int in = open(c->path, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        c->error = errno;
+        return;
+    }
+    size_t cap = 1 << 20, filled = 0, out_cap = 2 << 20;
+    char *buf = malloc(cap), *out = malloc(out_cap);
+    int header = 1, eof = 0;
+    if (!buf || !out) c->error = ENOMEM;
+    while (!c->error && !eof) {
+        if (filled == cap) {
+            char *grown = realloc(buf, cap * 2); /* a line longer than the buffer */
+            if (!grown) {
+                c->error = ENOMEM;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+        ssize_t r = read(in, buf + filled, cap - filled);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            c->error = errno;
+            break;
+        }
+        if (r == 0) {
+            eof = 1;
+            if (filled == 0 || header) break;
+            buf[filled++] = '\n'; /* room: filled < cap after a read that ended the file */
+        }
+        filled += (size_t)r;
+        size_t start = 0, at = 0;
+        if (out_cap < 2 * filled + 64) {
+            char *grown = realloc(out, 2 * filled + 64);
+            if (!grown) {
+                c->error = ENOMEM;
+                break;
+            }
+            out = grown;
+            out_cap = 2 * filled + 64;
+        }
+        for (;;) {
+            char *nl = memchr(buf + start, '\n', filled - start);
+            if (!nl) break;
+            size_t length = (size_t)(nl - (buf + start));
+            if (header) {
+                header = 0;
+            } else if (length > 0) {
+                const char *sep = c->lines ? ",\n" : c->prefix;
+                size_t sep_len = strlen(sep);
+                memcpy(out + at, sep, sep_len);
+                at += sep_len;
+                memcpy(out + at, buf + start, length);
+                at += length;
+                c->lines++;
+                for (const char *k = buf + start, *end = nl; (k = memmem(k, (size_t)(end - k), KIND, sizeof KIND - 1)); k += sizeof KIND - 1) c->outputs++;
+            }
+            start = (size_t)(nl - buf) + 1;
+        }
+        if (at && (c->error = write_all(c->fd, out, at))) break;
+        c->bytes += (double)at;
+        memmove(buf, buf + start, filled - start);
+        filled -= start;
+    }
+    free(buf);
+    free(out);
+    close(in);
+}
+
+static void journal_copy_complete(napi_env env, napi_status status, void *data) {
+    journal_copy_t *c = data;
+    napi_value result, value;
+    if (status != napi_ok || c->error) {
+        napi_value message, code;
+        int e = status != napi_ok ? ECANCELED : c->error;
+        napi_create_string_utf8(env, strerror(e), NAPI_AUTO_LENGTH, &message);
+        napi_create_error(env, NULL, message, &result);
+        napi_create_int32(env, -e, &code);
+        napi_set_named_property(env, result, "errno", code);
+        napi_reject_deferred(env, c->deferred, result);
+    } else {
+        napi_create_object(env, &result);
+        napi_create_double(env, c->lines, &value);
+        napi_set_named_property(env, result, "lines", value);
+        napi_create_double(env, c->outputs, &value);
+        napi_set_named_property(env, result, "outputs", value);
+        napi_create_double(env, c->bytes, &value);
+        napi_set_named_property(env, result, "bytes", value);
+        napi_resolve_deferred(env, c->deferred, result);
+    }
+    napi_delete_async_work(env, c->work);
+    free(c->path);
+    free(c->prefix);
+    free(c);
+}
+
+/* copyJournalEntries(journal: string, fd: number, prefix: string) -> Promise<{ lines, outputs, bytes }>: the
+ * journal's entry lines written to fd at its current offset as manifest entries, on libuv's thread pool. A failed
+ * read or write rejects with the errno (negative, as node's errors carry it). */
+static napi_value js_copy_journal_entries(napi_env env, napi_callback_info info) {
+    size_t argc = 3;
+    napi_value argv[3], promise, resource;
+    int32_t fd = -1;
+    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+    journal_copy_t *c = calloc(1, sizeof *c);
+    if (!c) return throw_error(env, "ERR_NATIVE", "out of memory");
+    size_t n = 0;
+    if (argc >= 3 && napi_get_value_string_utf8(env, argv[0], NULL, 0, &n) == napi_ok && (c->path = malloc(n + 1)))
+        napi_get_value_string_utf8(env, argv[0], c->path, n + 1, &n);
+    if (argc >= 3 && napi_get_value_string_utf8(env, argv[2], NULL, 0, &n) == napi_ok && (c->prefix = malloc(n + 1)))
+        napi_get_value_string_utf8(env, argv[2], c->prefix, n + 1, &n);
+    if (!c->path || !c->prefix || napi_get_value_int32(env, argv[1], &fd) != napi_ok || fd < 0 || strlen(c->prefix) > 16) {
+        free(c->path);
+        free(c->prefix);
+        free(c);
+        return throw_error(env, "ERR_INVALID_ARG_TYPE", "copyJournalEntries(journal: string, fd: number, prefix: string)");
+    }
+    c->fd = fd;
+    napi_create_string_utf8(env, "openctl-copy-journal", NAPI_AUTO_LENGTH, &resource);
+    if (napi_create_promise(env, &c->deferred, &promise) != napi_ok ||
+        napi_create_async_work(env, NULL, resource, journal_copy_execute, journal_copy_complete, c, &c->work) != napi_ok ||
+        napi_queue_async_work(env, c->work) != napi_ok) {
+        free(c->path);
+        free(c->prefix);
+        free(c);
+        return throw_error(env, "ERR_NATIVE", "cannot queue the copy");
+    }
+    return promise;
 }
 
 NAPI_MODULE_INIT() {
@@ -1201,8 +1377,8 @@ NAPI_MODULE_INIT() {
         {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
         {"renameAll", NULL, js_rename_all, NULL, NULL, NULL, napi_enumerable, NULL},
         {"renameChunks", NULL, js_rename_chunks, NULL, NULL, NULL, napi_enumerable, NULL},
-        {"manifestLines", NULL, js_manifest_lines, NULL, NULL, NULL, napi_enumerable, NULL},
+        {"copyJournalEntries", NULL, js_copy_journal_entries, NULL, NULL, NULL, napi_enumerable, NULL},
     };
     if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
-    return exports;
+    return walk_define(env, exports) == 0 ? exports : NULL;
 }

@@ -26,6 +26,7 @@ import { describeWriteError } from '../util/atomic-write';
 import type { WorkerPool } from './worker-pool';
 import { SignedFileTemplate } from './signed-template';
 import { loadNativeCore } from './native-core';
+import { feedFromNativeWalk, nativeCountFiles, NativeWalk } from './native-walk';
 import { filesAddonStatus, loadFilesAddon, NativeFileEngine, nativeRenameAll, nativeRenameChunks, type NativeChunk, type NativeFileKey } from './native-files';
 
 export type BatchSigner =
@@ -235,9 +236,9 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
     counts.signed += chunk.signed;
     committer.addChunk(chunk);
     if (chunk.signed > 0 && fileEvents()) {
-      chunk.tasks.forEach((task, i) => {
-        if (chunk.status[i] === 0) events.emit('file', { source: task.source, status: 'signed', outputs: [task.output] });
-      });
+      for (let i = 0; i < chunk.names.count; i += 1) {
+        if (chunk.status[i] === 0) events.emit('file', { source: chunk.names.source(i), status: 'signed', outputs: [chunk.names.output(i)] });
+      }
     }
   };
   let native: NativeFileEngine | undefined;
@@ -278,7 +279,11 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
     exclude: settings.exclude,
     skipDirs: isInside(out, source) ? [out] : [],
   };
-  startCounting(source, walkOptions, options.signal, meter, closers);
+  // Without filters, outside a resume, the native engine takes its files from the walk in C (native-walk.ts).
+  const nativeWalk = native && done.size === 0 && !settings.include.length && !settings.exclude.length ? NativeWalk.open(source, walkOptions.skipDirs ?? []) : undefined;
+  if (nativeWalk) closers.push(async () => nativeWalk.close());
+  if (nativeWalk) countNatively(source, walkOptions, meter);
+  else startCounting(source, walkOptions, options.signal, meter, closers);
   const onSkip = (rel: string, problem: string, kind: SkipKind) => {
     if (kind === 'unreadable') return fail(rel, problem); // its files could not even be listed: a failure, retried by a later run
     skippedFiles.push({ source: rel, problem });
@@ -297,23 +302,38 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
         : committer.error
           ? committer.error.message
           : undefined;
-  await feedWorkers({
-    batches: walkFileBatches(source, { ...walkOptions, onSkip }),
-    chunkSize,
-    stopped: () => stopReason() !== undefined,
-    plan: (rel) => {
-      if (done.has(rel)) return undefined;
-      const planned = makeTask(rel, deviceCerts, previousManifest, fingerprint, hash);
-      if (claims.claim(planned.outputs)) return planned.task;
-      const other = collidingSource(source, rel) ?? 'another file of this batch';
-      fail(rel, `name collision: ${planned.outputs.join(' and ')} would replace the output of ${other} (names that differ only by letter case)`);
-      return undefined;
-    },
-    submit: async (chunk, last) => {
-      if (!last) await committer.room();
-      await pool.submit(chunk);
-    },
-  });
+  const collision = (rel: string, outputs: readonly string[]) => {
+    const other = collidingSource(source, rel) ?? 'another file of this batch';
+    fail(rel, `name collision: ${outputs.join(' and ')} would replace the output of ${other} (names that differ only by letter case)`);
+  };
+  if (nativeWalk && native) {
+    await feedFromNativeWalk({
+      walk: nativeWalk,
+      engine: native,
+      chunkSize,
+      stopped: () => stopReason() !== undefined,
+      room: () => committer.room(),
+      onCollision: (rel) => collision(rel, [`${rel}.sgn`]),
+      onSkip,
+    });
+  } else {
+    await feedWorkers({
+      batches: walkFileBatches(source, { ...walkOptions, onSkip }),
+      chunkSize,
+      stopped: () => stopReason() !== undefined,
+      plan: (rel) => {
+        if (done.has(rel)) return undefined;
+        const planned = makeTask(rel, deviceCerts, previousManifest, fingerprint, hash);
+        if (claims.claim(planned.outputs)) return planned.task;
+        collision(rel, planned.outputs);
+        return undefined;
+      },
+      submit: async (chunk, last) => {
+        if (!last) await committer.room();
+        await pool.submit(chunk);
+      },
+    });
+  }
   await pool.drain();
   if (pool.error) throw pool.error;
   await committer.finish();
@@ -440,6 +460,14 @@ function startCounting(source: string, walkOptions: WalkOptions, signal: AbortSi
     (n) => {
       if (!counting.signal.aborted) meter.setTotal(n);
     },
+    () => undefined,
+  );
+}
+
+/** The count for the ETA from the walk in C, off this thread (a failed count leaves the ETA out). */
+function countNatively(source: string, walkOptions: WalkOptions, meter: ProgressMeter): void {
+  nativeCountFiles(source, walkOptions.skipDirs ?? [])?.then(
+    (n) => meter.setTotal(n),
     () => undefined,
   );
 }

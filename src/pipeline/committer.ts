@@ -194,8 +194,8 @@ export class Committer {
       let set = failed.get(f.chunk);
       if (!set) failed.set(f.chunk, (set = new Set()));
       set.add(f.index);
-      const target = joinRel(outRoot, f.chunk.tasks[f.index].output);
-      this.options.onFailed(f.chunk.tasks[f.index].source, describeWriteError(target, errnoError(f.errno, 'rename', target)).message);
+      const target = joinRel(outRoot, f.chunk.names.output(f.index));
+      this.options.onFailed(f.chunk.names.source(f.index), describeWriteError(target, errnoError(f.errno, 'rename', target)).message);
     }
     return failed;
   }
@@ -204,7 +204,7 @@ export class Committer {
 /** The absolute temp names of a chunk's signed files. */
 function chunkTemps(chunk: NativeChunk, outRoot: string): string[] {
   const temps: string[] = [];
-  for (let i = 0; i < chunk.tasks.length; i += 1) if (chunk.status[i] === 0) temps.push(joinRel(outRoot, chunk.temps[i]));
+  for (let i = 0; i < chunk.names.count; i += 1) if (chunk.status[i] === 0) temps.push(joinRel(outRoot, chunk.names.temp(i)));
   return temps;
 }
 

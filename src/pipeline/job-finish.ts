@@ -4,8 +4,8 @@ import { syncDirectory, TEMP_MARKER } from '../util/atomic-write';
 import type { SigningBackend } from './backend';
 import type { BatchFailure } from './events';
 import { readJournal, sourceOfLine, type Journal, type JobSettings, type ManifestEntry } from './journal';
-import { readManifestEntries, writeManifest, type ManifestPiece } from './manifest';
-import { nativeManifestLines } from './native-files';
+import { readManifestEntries, writeManifest, type ManifestCopy } from './manifest';
+import { errnoError, nativeCopyJournalEntries } from './native-files';
 import type { StatePaths } from './state-files';
 
 /** Temp files of an interrupted run (kill -9, power loss): never renamed, never journaled, removed. */
@@ -55,18 +55,19 @@ export async function finishJob(o: FinishOptions): Promise<{ pruned: number; out
   let outputs = 0;
   let pruned = 0;
   // No earlier manifest to merge (a new folder, the usual case): the journal's entry lines are the manifest's,
-  // copied in blocks (the native addon joins them and counts their outputs; no string per line here).
-  const manifestLines = nativeManifestLines();
-  const copyWhole = manifestLines !== undefined && !(await exists(o.paths.manifest));
-  async function* blocks(): AsyncGenerator<ManifestPiece> {
-    // One input and one output buffer for the whole copy: writeManifest writes each piece before the next.
-    let out = Buffer.allocUnsafe(2 * JOURNAL_BLOCK);
-    for await (const block of journalBlocks(o.paths.journal)) {
-      if (out.length < 2 * block.length) out = Buffer.allocUnsafe(2 * block.length);
-      const piece = manifestLines!(block, out);
-      outputs += piece.outputs;
-      yield { text: out.subarray(0, piece.length), lines: piece.lines };
-    }
+  // copied whole by the native addon, which also counts their outputs (no string per line here).
+  const copyJournal = nativeCopyJournalEntries();
+  const copyWhole = copyJournal !== undefined && !(await exists(o.paths.manifest));
+  async function* copied(): AsyncGenerator<ManifestCopy> {
+    yield {
+      copy: async (fd, prefix) => {
+        const done = await copyJournal!(o.paths.journal, fd, prefix).catch((err: Error & { errno?: number }) => {
+          throw errnoError(-(err.errno ?? 0) || 5, 'write', o.paths.manifest);
+        });
+        outputs += done.outputs;
+        return done;
+      },
+    };
   }
   // This job wrote and flushed the whole journal: no torn line to look for, no need to parse every line.
   const journalContents = copyWhole ? undefined : await readJournal(o.paths.journal, { validate: false });
@@ -109,52 +110,12 @@ export async function finishJob(o: FinishOptions): Promise<{ pruned: number; out
       failures: o.failures,
       skipped: o.skipped,
     },
-    copyWhole ? blocks() : entries(),
+    copyWhole ? copied() : entries(),
   );
   await o.journal.close();
   await fs.rm(o.paths.journal, { force: true });
   await syncDirectory(o.paths.dir);
   return { pruned, outputs };
-}
-
-const JOURNAL_BLOCK = 1 << 20;
-
-/**
- * The journal's entry lines (the header line left out) in blocks of whole lines, each line with its newline, in
- * one buffer reused from block to block (the caller is done with a block before it asks for the next). The
- * journal holds only `\n` line ends (JSON escapes the others) and ends with one: this job wrote all of it.
- */
-export async function* journalBlocks(file: string): AsyncGenerator<Buffer> {
-  const handle = await fs.open(file, 'r');
-  try {
-    let buffer = Buffer.allocUnsafe(JOURNAL_BLOCK);
-    let carried = 0; // bytes of a line cut by the previous read, moved to the buffer's start
-    let header = true;
-    for (;;) {
-      if (carried === buffer.length) buffer = Buffer.concat([buffer, Buffer.allocUnsafe(buffer.length)]); // a line past the buffer
-      const { bytesRead } = await handle.read(buffer, carried, buffer.length - carried, null);
-      if (bytesRead === 0) break;
-      const filled = carried + bytesRead;
-      let start = 0;
-      if (header) {
-        const nl = buffer.subarray(0, filled).indexOf(10);
-        if (nl === -1) {
-          carried = filled;
-          continue;
-        }
-        start = nl + 1;
-        header = false;
-      }
-      const last = buffer.subarray(0, filled).lastIndexOf(10);
-      const rest = last >= start ? last + 1 : start;
-      if (rest > start) yield buffer.subarray(start, rest);
-      buffer.copy(buffer, 0, rest, filled);
-      carried = filled - rest;
-    }
-    if (!header && carried > 0) yield Buffer.concat([buffer.subarray(0, carried), Buffer.from('\n')]);
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Outputs of an entry line: each output record has one `"kind":`. */

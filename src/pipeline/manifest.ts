@@ -22,12 +22,12 @@ export interface ManifestHeader {
 const FILES_OPEN = '"files": [';
 
 /**
- * Manifest entries already joined (",\n" between them, none around): a block of journal lines copied whole. Its
- * bytes are written before the next entry is asked for (the caller may reuse them).
+ * Entries written by someone else straight into the manifest file, at its offset: `copy(fd, prefix)` writes `prefix`
+ * before its first entry and ",\n" between them, and says how many it wrote (the journal's lines, copied whole in
+ * C at the end of a job).
  */
-export interface ManifestPiece {
-  text: Uint8Array;
-  lines: number;
+export interface ManifestCopy {
+  copy: (fd: number, prefix: string) => Promise<{ lines: number }>;
 }
 
 /**
@@ -36,7 +36,7 @@ export interface ManifestPiece {
  * Entries come as objects, as their JSON (the journal's lines, copied as they are), or as pieces of such lines.
  * Written to a temp file, flushed, then renamed: a reader never sees half a manifest.
  */
-export async function writeManifest(file: string, header: ManifestHeader, entries: AsyncIterable<ManifestEntry | string | ManifestPiece>): Promise<void> {
+export async function writeManifest(file: string, header: ManifestHeader, entries: AsyncIterable<ManifestEntry | string | ManifestCopy>): Promise<void> {
   const tmp = tempPathFor(file);
   const handle = await fs.open(tmp, 'wx', 0o644);
   try {
@@ -53,14 +53,13 @@ export async function writeManifest(file: string, header: ManifestHeader, entrie
       text = '';
     };
     for await (const entry of entries) {
-      if (typeof entry === 'object' && 'text' in entry && entry.text instanceof Uint8Array) {
-        if (entry.lines === 0) continue;
-        text += first ? '\n' : ',\n';
+      if (typeof entry === 'object' && 'copy' in entry) {
+        // What is queued goes first: the copy writes at the file's offset.
         flushText();
-        parts.push(entry.text);
-        size = 0;
-        // Written now: the piece's memory is the caller's, reused for the next one.
         await writePieces(handle, parts.splice(0));
+        size = 0;
+        const { lines } = await entry.copy(handle.fd, first ? '\n' : ',\n');
+        if (lines === 0) continue;
       } else {
         text += `${first ? '\n' : ',\n'}${typeof entry === 'string' ? entry : JSON.stringify(entry)}`;
         if (text.length > 1 << 16) flushText();

@@ -51,16 +51,38 @@ interface RawFilesAddon {
     jsonJob: string;
     jsonToken?: string;
   }): object;
-  signFiles(handle: object, names: string, xml: Uint8Array): Promise<RawFilesResult>;
+  /** names: "source\0temp\0" per file; with `temps`, "source\0" per file and the temp names made in C. */
+  signFiles(handle: object, names: string, xml: Uint8Array, temps?: { prefix: string; start: number }): Promise<RawFilesResult>;
   close(handle: object): void;
   renameAll(names: string, count: number): Promise<Int32Array>;
   /** Every signed file of the chunks into place (temp -> SOURCE.sgn); (chunk, file, errno) per failed rename. */
   renameChunks(chunks: object[]): Promise<Int32Array>;
-  manifestLines(bytes: Uint8Array, out: Uint8Array): { length: number; lines: number; outputs: number };
+  copyJournalEntries(journal: string, fd: number, prefix: string): Promise<JournalCopy>;
+  /** The walk in C (native-bindings/src/walk.c; src/pipeline/native-walk.ts). */
+  walkOpen(root: string, skipDirs: string[]): object;
+  walkNext(handle: object, max: number): RawWalkChunk;
+  walkClaim(handle: object, lowered: string): boolean;
+  walkClose(handle: object): void;
+  countFiles(root: string, skipDirs: string[]): Promise<number>;
+}
+
+/** One step of the native walk (see walk.c). */
+export interface RawWalkChunk {
+  /** "rel\0" per file, claimed: the form signFiles takes with temp names made in C. */
+  names: string;
+  count: number;
+  xml: Uint8Array;
+  /** Names with a byte outside ASCII: not claimed (JavaScript lower-cases them). */
+  others?: string[];
+  /** Names whose output another file already claimed. */
+  collisions?: string[];
+  /** [rel, kind (0 unreadable folder, 1 special file, 2 dangling link), errno]. */
+  problems?: Array<[string, number, number]>;
+  done: boolean;
 }
 
 /** The functions this version calls: a build from before one of them counts as not built (never a crash). */
-const REQUIRED = ['open', 'signFiles', 'close', 'renameAll', 'renameChunks', 'manifestLines'] as const;
+const REQUIRED = ['open', 'signFiles', 'close', 'renameAll', 'renameChunks', 'copyJournalEntries', 'walkOpen', 'walkNext', 'walkClaim', 'walkClose', 'countFiles'] as const;
 
 /** Where the key is, for the native threads. */
 export type NativeFileKey =
@@ -112,12 +134,10 @@ function filesAddonPath(): string {
 /**
  * One call of the native threads, handed to the committer whole: the journal and audit lines of its signed files
  * (one Buffer each, every line with its newline), and the chunk in C that renames them. Per-file objects only
- * for the files that failed (reported on their own, as `problem` events).
+ * for the files that failed (reported on their own, as `problem` events); a file's names are made when asked for.
  */
 export interface NativeChunk {
-  readonly tasks: readonly FileTask[];
-  /** Temp names, relative to OUT_DIR (for a flusher that fsyncs each file, and to discard after a failure). */
-  readonly temps: readonly string[];
+  readonly names: ChunkNames;
   /** Per file: 0 signed (see ST). */
   readonly status: Uint8Array;
   readonly signed: number;
@@ -128,6 +148,46 @@ export interface NativeChunk {
   readonly auditEnd: Uint32Array;
   /** The chunk in C. */
   readonly handle: object;
+}
+
+/**
+ * A chunk's file names, relative (sources to SOURCE_DIR; outputs `SOURCE.sgn` and temp names to OUT_DIR): from the
+ * tasks the walk in JavaScript planned, or from the native walk's "rel\0" string, split only when a name is asked
+ * for (a failure, a `file` listener, a flusher that syncs each file).
+ */
+export class ChunkNames {
+  private sources: readonly string[] | undefined;
+
+  private constructor(
+    readonly count: number,
+    private readonly joined: string | undefined,
+    sources: readonly string[] | undefined,
+    private readonly temps: TempNames,
+    private readonly firstCounter: number,
+  ) {
+    this.sources = sources;
+  }
+
+  static ofTasks(tasks: readonly FileTask[], temps: TempNames, firstCounter: number): ChunkNames {
+    return new ChunkNames(tasks.length, undefined, tasks.map((t) => t.source), temps, firstCounter);
+  }
+
+  static ofJoined(joined: string, count: number, temps: TempNames, firstCounter: number): ChunkNames {
+    return new ChunkNames(count, joined, undefined, temps, firstCounter);
+  }
+
+  source(i: number): string {
+    this.sources ??= (this.joined as string).split('\0', this.count);
+    return this.sources[i];
+  }
+
+  output(i: number): string {
+    return `${this.source(i)}.sgn`;
+  }
+
+  temp(i: number): string {
+    return this.temps.at(this.output(i), this.firstCounter + i);
+  }
 }
 
 /** A rename of a chunk that failed: the chunk, the file's index in it, its errno. */
@@ -184,13 +244,21 @@ export function nativeRenameAll(): RenameAll | undefined {
   };
 }
 
+/** What copyJournalEntries wrote: entries, their output records, bytes. */
+export interface JournalCopy {
+  lines: number;
+  outputs: number;
+  bytes: number;
+}
+
 /**
- * Whole journal lines as manifest entries (",\n" between them) written into `out` (at least twice the input's
- * length), and their output count, in C; undefined without the addon.
+ * The journal's entry lines (all but its header line) written to `fd` at its offset as manifest entries: `prefix`
+ * before the first, ",\n" between them; in C on libuv's pool (reads, joins, counts and writes, no string per line
+ * here). Undefined without the addon. Rejects with the errno of a failed read or write.
  */
-export function nativeManifestLines(): RawFilesAddon['manifestLines'] | undefined {
+export function nativeCopyJournalEntries(): RawFilesAddon['copyJournalEntries'] | undefined {
   const raw = loadFilesAddon();
-  return raw ? (bytes, out) => raw.manifestLines(bytes, out) : undefined;
+  return raw ? (journal, fd, prefix) => raw.copyJournalEntries(journal, fd, prefix) : undefined;
 }
 
 export interface NativeFileEngineOptions {
@@ -275,27 +343,35 @@ export class NativeFileEngine {
     return this.signerFailure;
   }
 
+  /** A chunk the walk in JavaScript planned. */
   async submit(tasks: FileTask[]): Promise<void> {
     if (tasks.length === 0) return;
-    while (this.inFlight >= this.depth && !this.failure) await new Promise<void>((resolve) => this.waiters.push(resolve));
-    if (this.failure) throw this.failure;
-    const parts: string[] = [];
-    const temps: string[] = new Array<string>(tasks.length);
     const xml = new Uint8Array(tasks.length);
+    const parts: string[] = [];
     for (let i = 0; i < tasks.length; i += 1) {
-      const task = tasks[i];
-      temps[i] = this.temps.next(task.output);
-      parts.push(task.source, temps[i]);
-      xml[i] = task.xml ? 1 : 0;
+      parts.push(tasks[i].source);
+      xml[i] = tasks[i].xml ? 1 : 0;
     }
     parts.push('');
-    const names = parts.join('\0');
+    await this.submitJoined(parts.join('\0'), tasks.length, xml, tasks);
+  }
+
+  /**
+   * A chunk of the native walk as it gave it ("rel\0" per file, claimed): no JavaScript per file. `tasks`, when
+   * the caller has them, spare the split of a failed file's names.
+   */
+  async submitJoined(names: string, count: number, xml: Uint8Array, tasks?: readonly FileTask[]): Promise<void> {
+    if (count === 0) return;
+    while (this.inFlight >= this.depth && !this.failure) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (this.failure) throw this.failure;
+    const start = this.temps.reserve(count);
+    const chunkNames = tasks ? ChunkNames.ofTasks(tasks, this.temps, start) : ChunkNames.ofJoined(names, count, this.temps, start);
     this.inFlight += 1;
-    this.raw.signFiles(this.handle, names, xml).then(
+    this.raw.signFiles(this.handle, names, xml, { prefix: this.temps.prefix, start }).then(
       (result) => {
         this.inFlight -= 1;
         try {
-          this.deliver(tasks, temps, result);
+          this.deliver(chunkNames, result);
         } catch (err) {
           this.failure ??= err as Error;
         }
@@ -325,22 +401,22 @@ export class NativeFileEngine {
   }
 
   /** The chunk as it is to the committer; the failed files (the only per-file work here) as problems. */
-  private deliver(tasks: FileTask[], temps: string[], r: RawFilesResult): void {
-    if (r.signed < tasks.length) {
+  private deliver(names: ChunkNames, r: RawFilesResult): void {
+    if (r.signed < names.count) {
       const { srcRoot, outRoot } = this.options;
-      for (let i = 0; i < tasks.length; i += 1) {
+      for (let i = 0; i < names.count; i += 1) {
         const status = r.status[i];
         if (status === ST.signed) continue;
-        const task = tasks[i];
+        const source = names.source(i);
         if (status === ST.read) {
-          this.options.onProblem(task.source, readProblem(errnoError(r.errno[i], 'open', joinRel(srcRoot, task.source))));
+          this.options.onProblem(source, readProblem(errnoError(r.errno[i], 'open', joinRel(srcRoot, source))));
         } else if (status === ST.empty) {
-          this.options.onProblem(task.source, 'empty file');
+          this.options.onProblem(source, 'empty file');
         } else if (status === ST.notXml) {
-          this.options.onProblem(task.source, 'not XML (a .xml file a phone parses must be XML)');
+          this.options.onProblem(source, 'not XML (a .xml file a phone parses must be XML)');
         } else if (status === ST.write) {
-          const target = joinRel(outRoot, task.output);
-          this.options.onProblem(task.source, describeWriteError(target, errnoError(r.errno[i], 'open', target)).message);
+          const target = joinRel(outRoot, names.output(i));
+          this.options.onProblem(source, describeWriteError(target, errnoError(r.errno[i], 'open', target)).message);
         } else {
           // The signer stopped (a token removed...): the file is left for the resume, like the workers do.
           this.signerFailure ??= this.signerStopped(r.errno[i]);
@@ -348,8 +424,7 @@ export class NativeFileEngine {
       }
     }
     this.options.onChunk({
-      tasks,
-      temps,
+      names,
       status: r.status,
       signed: r.signed,
       journal: r.journal,

@@ -11,6 +11,7 @@ export class ProgressMeter {
   private total: number | undefined;
   private committedFiles = 0;
   private readonly timer: NodeJS.Timeout;
+  private stopped = false;
 
   constructor(
     private readonly events: BatchEvents,
@@ -22,7 +23,9 @@ export class ProgressMeter {
     this.timer.unref();
   }
 
+  /** The counting walk's total; dropped once the batch ended (a count can finish after it). */
   setTotal(total: number): void {
+    if (this.stopped) return;
     this.total = total;
     this.events.emit('total', total);
   }
@@ -55,6 +58,7 @@ export class ProgressMeter {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
   }
 }

@@ -96,13 +96,13 @@ export async function* walkFileBatches(root: string, options: WalkOptions = {}):
           await open(childAbs, childRel);
         } catch (err) {
           // One unreadable sub-folder fails its files, not the batch: the rest is signed, a later run retries it.
-          options.onSkip?.(`${childRel}/`, `cannot read the folder: ${folderProblem(err)}`, 'unreadable');
+          options.onSkip?.(`${childRel}/`, skipProblem('unreadable', (err as NodeJS.ErrnoException)?.code ?? String(err)), 'unreadable');
         }
       } else if (kind === 'file' && !isNeverSigned(entry.name) && keep(childRel)) {
         batch.push({ rel: childRel, abs: childAbs });
         if (batch.length >= BATCH) yield batch.splice(0);
       } else if ((kind === 'special' || kind === 'dangling') && options.onSkip && !isNeverSigned(entry.name) && keep(childRel)) {
-        options.onSkip(childRel, kind === 'special' ? 'not a regular file (a FIFO, socket or device): skipped' : 'dangling symbolic link (its target is gone): skipped', kind);
+        options.onSkip(childRel, skipProblem(kind), kind);
       }
     }
     if (batch.length > 0) yield batch.splice(0);
@@ -122,11 +122,13 @@ async function entryKind(entry: Dirent, abs: string): Promise<'file' | 'dir' | '
   return entry.isFIFO() || entry.isSocket() || entry.isCharacterDevice() || entry.isBlockDevice() ? 'special' : 'other';
 }
 
-function folderProblem(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'ENOENT') return 'it disappeared during the batch';
-  return code ?? String(err);
+/** What the walk says of an entry it cannot sign (also the native walk's words: src/pipeline/native-walk.ts). */
+export function skipProblem(kind: SkipKind, code?: string): string {
+  if (kind === 'special') return 'not a regular file (a FIFO, socket or device): skipped';
+  if (kind === 'dangling') return 'dangling symbolic link (its target is gone): skipped';
+  if (code === 'EACCES' || code === 'EPERM') return 'cannot read the folder: permission denied';
+  if (code === 'ENOENT') return 'cannot read the folder: it disappeared during the batch';
+  return `cannot read the folder: ${code ?? 'unknown error'}`;
 }
 
 /** Count what `walkFiles` would yield, without keeping any name (for the ETA). */

@@ -6,8 +6,7 @@ import { statePaths, type AuditRecord, type BatchSummary, type ManifestEntry } f
 import { loadFilesAddon } from '../../src/pipeline/native-files';
 import { joinLines } from '../../src/pipeline/journal';
 import { concatText, linesOf } from '../../src/pipeline/committer';
-import { journalBlocks } from '../../src/pipeline/job-finish';
-import { nativeManifestLines } from '../../src/pipeline/native-files';
+import { nativeCopyJournalEntries } from '../../src/pipeline/native-files';
 import { nativeCoreStatus } from '../../src/pipeline/native-core';
 import { vector } from '../helpers/paths';
 import { runCliProcess } from '../helpers/run-cli';
@@ -63,7 +62,7 @@ function assertSameRuns(a: Run, b: Run): void {
   for (const f of files) assert.ok(fs.readFileSync(path.join(a.out, f)).equals(fs.readFileSync(path.join(b.out, f))), `${f}: same bytes`);
   assert.deepEqual(manifestOf(a.out), manifestOf(b.out));
   // The text too (one entry per line, the layout readManifestEntries streams): the native engine's run copies
-  // the journal into the manifest in blocks (manifestLines in C), the workers' run (no addon) line by line.
+  // the journal into the manifest whole (copyJournalEntries in C), the workers' run (no addon) line by line.
   const masked = (out: string) =>
     fs
       .readFileSync(statePaths(out).manifest, 'utf8')
@@ -108,38 +107,36 @@ describe('native chunks: lines cut where a rename failed', () => {
   });
 });
 
-describe('the manifest copied from the journal in blocks', () => {
-  it('reads whole lines across 1 MB reads (and a line longer than one), and manifestLines joins them as entries', async () => {
-    const dir = tempDir('journal-blocks');
+describe('the manifest copied from the journal in C', () => {
+  it('writes every entry line (across 1 MB reads, one longer than a read) joined as entries, and counts their outputs', async function () {
+    const copy = nativeCopyJournalEntries();
+    if (!copy) this.skip();
+    const dir = tempDir('journal-copy');
     try {
       const file = path.join(dir, 'journal.jsonl');
       const lines = Array.from({ length: 9000 }, (_, i) => JSON.stringify({ source: `f${i}.xml`, pad: 'x'.repeat((i * 37) % 500), outputs: [{ kind: 'signed' }] }));
       lines.splice(4000, 0, JSON.stringify({ source: 'long.xml', pad: 'y'.repeat(1_500_000), outputs: [{ kind: 'signed' }, { kind: 'encrypted' }] }));
-      fs.writeFileSync(file, `${JSON.stringify({ type: 'job' })}\n${lines.join('\n')}\n`);
-      const blocks: string[] = [];
-      for await (const block of journalBlocks(file)) {
-        assert.equal(block[block.length - 1], 10, 'whole lines');
-        blocks.push(block.toString());
-      }
-      assert.ok(blocks.length >= 4);
-      assert.equal(blocks.join(''), `${lines.join('\n')}\n`);
-      const manifestLines = nativeManifestLines();
-      if (!manifestLines) return;
-      const pieces: string[] = [];
-      let outputs = 0;
-      let count = 0;
-      for (const block of blocks) {
-        const bytes = Buffer.from(`${block}\n`); // an empty line is left out
-        const out = Buffer.alloc(2 * bytes.length);
-        const piece = manifestLines(bytes, out);
-        pieces.push(out.toString('utf8', 0, piece.length));
-        outputs += piece.outputs;
-        count += piece.lines;
-      }
-      assert.equal(pieces.join(',\n'), lines.join(',\n'));
-      assert.equal(count, lines.length);
-      assert.equal(outputs, lines.length + 1);
-      assert.throws(() => manifestLines(Buffer.from('{}\n'), Buffer.alloc(2)), /twice the input/);
+      // An empty line is left out; the last line may lack its newline (this job wrote the journal whole otherwise).
+      fs.writeFileSync(file, `${JSON.stringify({ type: 'job' })}\n${lines.slice(0, 10).join('\n')}\n\n${lines.slice(10).join('\n')}`);
+      const target = path.join(dir, 'manifest.json');
+      const fd = fs.openSync(target, 'w');
+      fs.writeSync(fd, 'HEAD');
+      const done = await (copy as NonNullable<typeof copy>)(file, fd, '\n');
+      fs.writeSync(fd, 'TAIL');
+      fs.closeSync(fd);
+      assert.equal(fs.readFileSync(target, 'utf8'), `HEAD\n${lines.join(',\n')}TAIL`);
+      assert.deepEqual(done, { lines: lines.length, outputs: lines.length + 1, bytes: Buffer.byteLength(`\n${lines.join(',\n')}`) });
+      // A journal with nothing but its header writes nothing; a write that fails rejects with its errno.
+      fs.writeFileSync(file, `${JSON.stringify({ type: 'job' })}\n`);
+      const empty = fs.openSync(target, 'w');
+      assert.deepEqual(await (copy as NonNullable<typeof copy>)(file, empty, ',\n'), { lines: 0, outputs: 0, bytes: 0 });
+      fs.closeSync(empty);
+      assert.equal(fs.readFileSync(target, 'utf8'), '');
+      fs.writeFileSync(file, `${JSON.stringify({ type: 'job' })}\n{"a":1}\n`);
+      const readOnly = fs.openSync(target, 'r');
+      await assert.rejects((copy as NonNullable<typeof copy>)(file, readOnly, '\n'), (err: Error & { errno?: number }) => err.errno === -9);
+      fs.closeSync(readOnly);
+      await assert.rejects((copy as NonNullable<typeof copy>)(path.join(dir, 'missing'), 1, '\n'), (err: Error & { errno?: number }) => err.errno === -2);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
