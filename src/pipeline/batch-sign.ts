@@ -282,7 +282,8 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   // Without filters, outside a resume, the native engine takes its files from the walk in C (native-walk.ts).
   const nativeWalk = native && done.size === 0 && !settings.include.length && !settings.exclude.length ? NativeWalk.open(source, walkOptions.skipDirs ?? []) : undefined;
   if (nativeWalk) closers.push(async () => nativeWalk.close());
-  if (nativeWalk) countNatively(source, walkOptions, meter);
+  let counted: number | undefined;
+  if (nativeWalk) countNatively(source, walkOptions, meter, (n) => (counted = n));
   else startCounting(source, walkOptions, options.signal, meter, closers);
   const onSkip = (rel: string, problem: string, kind: SkipKind) => {
     if (kind === 'unreadable') return fail(rel, problem); // its files could not even be listed: a failure, retried by a later run
@@ -311,6 +312,8 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
       walk: nativeWalk,
       engine: native,
       chunkSize,
+      threads: jobs,
+      total: () => counted,
       stopped: () => stopReason() !== undefined,
       room: () => committer.room(),
       onCollision: (rel) => collision(rel, [`${rel}.sgn`]),
@@ -465,9 +468,12 @@ function startCounting(source: string, walkOptions: WalkOptions, signal: AbortSi
 }
 
 /** The count for the ETA from the walk in C, off this thread (a failed count leaves the ETA out). */
-function countNatively(source: string, walkOptions: WalkOptions, meter: ProgressMeter): void {
+function countNatively(source: string, walkOptions: WalkOptions, meter: ProgressMeter, onCount: (n: number) => void): void {
   nativeCountFiles(source, walkOptions.skipDirs ?? [])?.then(
-    (n) => meter.setTotal(n),
+    (n) => {
+      onCount(n);
+      meter.setTotal(n);
+    },
     () => undefined,
   );
 }

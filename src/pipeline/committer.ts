@@ -1,5 +1,4 @@
 import { promises as fs, renameSync, rmSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import * as path from 'node:path';
 import { describeWriteError } from '../util/atomic-write';

@@ -48,21 +48,29 @@ const KINDS: readonly SkipKind[] = ['unreadable', 'special', 'dangling'];
 
 /**
  * The native walk into the native engine, chunk by chunk, until the walk ends or `stopped()`. Waits for the
- * committer's room before each chunk but the last, as feedWorkers() does.
+ * committer's room before each chunk but the last, as feedWorkers() does. A thread signs a chunk alone, so the
+ * last chunks are made smaller once the count says the end is near: otherwise one core would sit idle while the
+ * other finishes a whole chunk (about 40 ms at 128 files).
  */
 export async function feedFromNativeWalk(o: {
   walk: NativeWalk;
   engine: NativeFileEngine;
   chunkSize: number;
+  /** Signing threads. */
+  threads: number;
+  /** The counting walk's total, once known. */
+  total: () => number | undefined;
   stopped: () => boolean;
   room: () => Promise<void>;
   /** A file whose output another file of the batch already claimed. */
   onCollision: (rel: string) => void;
   onSkip: (rel: string, problem: string, kind: SkipKind) => void;
 }): Promise<void> {
+  let walked = 0;
   for (;;) {
     if (o.stopped()) return;
-    const step = o.walk.next(o.chunkSize);
+    const step = o.walk.next(chunkSizeNear(o.total(), walked, o.chunkSize, o.threads));
+    walked += step.count + (step.others?.length ?? 0) + (step.collisions?.length ?? 0);
     for (const [rel, kind, errno] of step.problems ?? []) {
       if (kind === 0 && rel === '') throw new Error(`cannot read the source folder: ${codeOf(errno)}`);
       o.onSkip(rel, skipProblem(KINDS[kind], codeOf(errno)), KINDS[kind]);
@@ -85,6 +93,12 @@ export async function feedFromNativeWalk(o: {
     }
     if (step.done) return;
   }
+}
+
+/** The full chunk size, or less near the end: about an equal share of what is left per thread, at least 8 files. */
+export function chunkSizeNear(total: number | undefined, walked: number, chunkSize: number, threads: number): number {
+  if (total === undefined) return chunkSize;
+  return Math.max(Math.min(8, chunkSize), Math.min(chunkSize, Math.floor((total - walked) / (2 * threads))));
 }
 
 function codeOf(errno: number): string {

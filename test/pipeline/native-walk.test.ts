@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BatchSummary } from '../../src/pipeline';
 import { loadFilesAddon } from '../../src/pipeline/native-files';
-import { nativeCountFiles, NativeWalk } from '../../src/pipeline/native-walk';
+import { chunkSizeNear, nativeCountFiles, NativeWalk } from '../../src/pipeline/native-walk';
 import { countFiles, skipProblem, walkFiles, type SkipKind } from '../../src/pipeline/walk';
 import { TEMP_MARKER } from '../../src/util/atomic-write';
 import { vector } from '../helpers/paths';
@@ -131,6 +131,16 @@ describe('the walk in C: the same files and problems as the walk in JavaScript',
       walk.close();
     }
     assert.throws(() => walk.next(1), /closed/);
+  });
+
+  it('hands out smaller chunks near the end of the count, so that no thread is left alone with a whole chunk', () => {
+    assert.equal(chunkSizeNear(undefined, 14_990, 128, 2), 128, 'no count yet: full chunks');
+    assert.equal(chunkSizeNear(15_000, 0, 128, 2), 128);
+    assert.equal(chunkSizeNear(15_000, 14_488, 128, 2), 128);
+    assert.equal(chunkSizeNear(15_000, 14_600, 128, 2), 100);
+    assert.equal(chunkSizeNear(15_000, 14_990, 128, 2), 8, 'never fewer than 8 files a call');
+    assert.equal(chunkSizeNear(100, 250, 128, 2), 8, 'files added since the count');
+    assert.equal(chunkSizeNear(1_000, 0, 4, 2), 4, 'never more than asked for');
   });
 
   // An unreadable sub-folder through the walk in C: batch-faults.test.ts (it drops root's power to read any folder).
