@@ -21,7 +21,7 @@ import { ProgressMeter } from './progress';
 import type { FileResult, FileTask } from './protocol';
 import { acquireLock, statePaths, type StatePaths } from './state-files';
 import { signerExpiryWarning } from '../trust/expiry';
-import { countFiles, walkFileBatches, type SkipKind, type WalkOptions } from './walk';
+import { countFiles, skipProblem, walkFileBatches, type SkipKind, type WalkOptions } from './walk';
 import { describeWriteError } from '../util/atomic-write';
 import type { WorkerPool } from './worker-pool';
 import { SignedFileTemplate } from './signed-template';
@@ -280,7 +280,7 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
     skipDirs: isInside(out, source) ? [out] : [],
   };
   // Without filters, outside a resume, the native engine takes its files from the walk in C (native-walk.ts).
-  const nativeWalk = native && done.size === 0 && !settings.include.length && !settings.exclude.length ? NativeWalk.open(source, walkOptions.skipDirs ?? []) : undefined;
+  const nativeWalk = native && done.size === 0 && !settings.include.length && !settings.exclude.length ? openNativeWalk(source, walkOptions.skipDirs ?? []) : undefined;
   if (nativeWalk) closers.push(async () => nativeWalk.close());
   let counted: number | undefined;
   if (nativeWalk) countNatively(source, walkOptions, meter, (n) => (counted = n));
@@ -467,6 +467,14 @@ function startCounting(source: string, walkOptions: WalkOptions, signal: AbortSi
   );
 }
 
+function openNativeWalk(source: string, skipDirs: readonly string[]): NativeWalk | undefined {
+  try {
+    return NativeWalk.open(source, skipDirs);
+  } catch (err) {
+    throw new OpenctlError(`${source}: cannot read the folder: ${(err as Error).message}`);
+  }
+}
+
 /** The count for the ETA from the walk in C, off this thread (a failed count leaves the ETA out). */
 function countNatively(source: string, walkOptions: WalkOptions, meter: ProgressMeter, onCount: (n: number) => void): void {
   nativeCountFiles(source, walkOptions.skipDirs ?? [])?.then(
@@ -551,6 +559,13 @@ async function checkFolders(source: string, out: string): Promise<void> {
   const stat = await fs.stat(source).catch(() => undefined);
   if (!stat) throw new OpenctlError(`${source}: no such folder`);
   if (!stat.isDirectory()) throw new OpenctlError(`${source}: not a folder (batch sign takes a folder of files to sign)`);
+  // Listed now, before any key or PIN is asked for: a folder that cannot be read is bad input, not a failed walk.
+  await fs.opendir(source).then(
+    (dir) => dir.close(),
+    (err: NodeJS.ErrnoException) => {
+      throw new OpenctlError(`${source}: ${skipProblem('unreadable', err.code ?? String(err))}`);
+    },
+  );
   if (source === out) throw new OpenctlError(`--out ${out}: must differ from the source folder`);
   const outStat = await fs.stat(out).catch(() => undefined);
   if (outStat && !outStat.isDirectory()) throw new OpenctlError(`--out ${out}: not a folder`);

@@ -1,4 +1,5 @@
 import { getSystemErrorMap } from 'node:util';
+import { ExitCode, OpenctlError } from '../util/errors';
 import { mustBeXml } from './file-checks';
 import { loadFilesAddon, type NativeFileEngine, type RawWalkChunk } from './native-files';
 import type { FileTask } from './protocol';
@@ -72,7 +73,7 @@ export async function feedFromNativeWalk(o: {
     const step = o.walk.next(chunkSizeNear(o.total(), walked, o.chunkSize, o.threads));
     walked += step.count + (step.others?.length ?? 0) + (step.collisions?.length ?? 0);
     for (const [rel, kind, errno] of step.problems ?? []) {
-      if (kind === 0 && rel === '') throw new Error(`cannot read the source folder: ${codeOf(errno)}`);
+      if (kind === 0 && rel === '') throw new OpenctlError(`the source folder: ${skipProblem('unreadable', codeOf(errno))}`, ExitCode.Rejected);
       o.onSkip(rel, skipProblem(KINDS[kind], codeOf(errno)), KINDS[kind]);
     }
     for (const rel of step.collisions ?? []) o.onCollision(rel);

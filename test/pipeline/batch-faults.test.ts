@@ -20,11 +20,11 @@ interface Run {
  * (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH) but stays uid 0, so the checkout stays readable wherever CI cloned it (a
  * 0700 temp folder shuts out another user such as nobody).
  */
-function batchSign(args: string[], options: { withoutOverride?: boolean } = {}): Promise<Run> {
+function batchSign(args: string[], options: { withoutOverride?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   const argv = [CLI_BIN, 'batch', 'sign', ...args, '--jobs', '2'];
   const [cmd, cmdArgs] = options.withoutOverride ? ['setpriv', ['--bounding-set=-dac_override,-dac_read_search', process.execPath, ...argv]] : [process.execPath, argv];
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, cmdArgs as string[], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, cmdArgs as string[], { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -78,6 +78,23 @@ describe('batch: faults are per-file failures, never exit 70', function () {
     const second = JSON.parse(again.stdout) as { signed: number; kept: number };
     assert.deepEqual([second.signed, second.kept], [5, 20]);
     assert.equal((await manifestSources(out)).length, 25);
+  });
+
+  it('a source folder that cannot be read: exit 2, one line naming it, on both engines, and OUT_DIR is not even made', async () => {
+    const src = path.join(work, 'src');
+    writePhoneConfigs(src, 3, { min: 200, max: 400 });
+    fs.chmodSync(src, 0o000);
+    try {
+      for (const engine of ['1', '0']) {
+        const out = path.join(work, `out-${engine}`);
+        const r = await batchSign([src, '--out', out, '--signer', SIGNER], { withoutOverride: isRoot, env: { OPENCTL_NATIVE_FILES: engine } });
+        assert.equal(r.code, 2, r.stderr);
+        assert.equal(r.stderr, `openctl: ${src}: cannot read the folder: permission denied\n`);
+        assert.equal(fs.existsSync(out), false);
+      }
+    } finally {
+      fs.chmodSync(src, 0o755);
+    }
   });
 
   it('FIFOs and dangling links are skipped, counted in the summary and the manifest (no hang, exit 0)', async () => {
