@@ -6,7 +6,7 @@ import { verifyTrustListSelf } from '../crypto/verify';
 import { isTftpServer, itlRecordSources, type ClusterConfig, type ClusterServer } from '../cluster';
 import { buildTrustList, parseTrustList } from '../formats';
 import type { RecordSpec, TrustList } from '../formats/model';
-import { writeFileAtomic } from '../util/atomic-write';
+import { describeWriteError, writeFileAtomic } from '../util/atomic-write';
 import { ExitCode, OpenctlError } from '../util/errors';
 import { AuditLog, type AuditRecord } from './audit';
 import { statePaths } from './state-files';
@@ -67,7 +67,9 @@ export async function batchItl(options: BatchItlOptions): Promise<ItlSummary> {
       }
     }
   }
-  await fs.mkdir(statePaths(out).dir, { recursive: true });
+  await fs.mkdir(statePaths(out).dir, { recursive: true }).catch((err: unknown) => {
+    throw describeWriteError(statePaths(out).dir, err);
+  });
   const audit = await AuditLog.open(statePaths(out).audit);
   const signers = new Map<string, Promise<Signer>>();
   const summary: ItlSummary = { rollback: options.rollback ?? false, written: [], failures: [], exitCode: ExitCode.Ok };

@@ -147,7 +147,9 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   const template = await SignedFileTemplate.derive(backend, hash, options.dnStyle);
   if (!template) events.emit('warning', 'the fast header template did not match buildSignedFile: signing through the generic builder');
 
-  await fs.mkdir(out, { recursive: true });
+  await fs.mkdir(out, { recursive: true }).catch((err: unknown) => {
+    throw describeWriteError(out, err);
+  });
   const paths = statePaths(out);
   closers.push(await acquireLock(paths));
   await checkOutFolderFree(out, options, true);

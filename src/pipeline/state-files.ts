@@ -2,6 +2,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { describeWriteError } from '../util/atomic-write';
 import { OpenctlError } from '../util/errors';
 
 /** The batch's own files live in `OUT_DIR/.openctl/`, apart from the outputs a TFTP server serves. */
@@ -52,7 +53,9 @@ export async function acquireLock(paths: StatePaths): Promise<() => Promise<void
   if (heldHere.has(paths.lock)) {
     throw new OpenctlError(`${path.dirname(paths.dir)}: another batch of this process is writing to this folder`);
   }
-  await fs.mkdir(paths.dir, { recursive: true });
+  await fs.mkdir(paths.dir, { recursive: true }).catch((err: unknown) => {
+    throw describeWriteError(paths.dir, err);
+  });
   const me = await ownerOf(process.pid);
   const tmp = `${paths.lock}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {

@@ -97,6 +97,26 @@ describe('batch: faults are per-file failures, never exit 70', function () {
     }
   });
 
+  it('an OUT_DIR that cannot be made, or whose state folder cannot be: exit 2, one line naming the folder', async () => {
+    const src = path.join(work, 'src');
+    writePhoneConfigs(src, 3, { min: 200, max: 400 });
+    const locked = path.join(work, 'locked');
+    fs.mkdirSync(locked);
+    fs.chmodSync(locked, 0o555);
+    try {
+      for (const engine of ['1', '0']) {
+        const made = await batchSign([src, '--out', path.join(locked, 'out'), '--signer', SIGNER], { withoutOverride: isRoot, env: { OPENCTL_NATIVE_FILES: engine } });
+        assert.equal(made.code, 2, made.stderr);
+        assert.equal(made.stderr, `openctl: ${path.join(locked, 'out')}: cannot write: permission denied\n`);
+        const state = await batchSign([src, '--out', locked, '--signer', SIGNER], { withoutOverride: isRoot, env: { OPENCTL_NATIVE_FILES: engine } });
+        assert.equal(state.code, 2, state.stderr);
+        assert.equal(state.stderr, `openctl: ${path.join(locked, '.openctl')}: cannot write: permission denied\n`);
+      }
+    } finally {
+      fs.chmodSync(locked, 0o755);
+    }
+  });
+
   it('FIFOs and dangling links are skipped, counted in the summary and the manifest (no hang, exit 0)', async () => {
     const src = path.join(work, 'src');
     const out = path.join(work, 'out');
