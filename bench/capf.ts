@@ -1,17 +1,15 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, X509Certificate, webcrypto } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { runCli } from '../src/cli/main';
 import { provisionTokens, SOFTHSM_MODULE } from '../src/pkcs11/provision';
 import { nativeBuildDir } from '../src/pipeline/native-core';
 import { MessageChannel } from '../src/services/capf/channel';
 import { authResponse, CapfCommand, CapfReason, CapfTag, keyGenResponse, phoneResponse, readU8, simpleMessage } from '../src/services/capf/messages';
-import { issue, pem } from '../test/capf/pki';
+import { issue, issueCaForKey, pem } from '../test/capf/pki';
 import { PassThrough, Readable } from 'node:stream';
 import { cpuMs, readAnswer, runLoad, startLimitT } from './tvs-limit';
 import { authRequest, encodeMessage, endSession } from '../src/services/capf/messages';
@@ -51,7 +49,6 @@ function parseArgs(argv: string[]): Args {
 
 const log = (line: string) => process.stderr.write(`bench:capf: ${line}\n`);
 const repoRoot = path.resolve(__dirname, '..', '..');
-type X509Crypto = NonNullable<Parameters<typeof x509.X509CertificateGenerator.create>[1]>;
 
 /** Run N jobs, C at a time; returns jobs/s over the whole run. */
 async function drive(n: number, concurrency: number, job: (i: number) => Promise<void>): Promise<{ perSecond: number; seconds: number; failures: number }> {
@@ -168,22 +165,9 @@ async function main(): Promise<void> {
     const hsm = await provisionTokens({ dir: path.join(dir, 'hsm'), tokens: [{ label: 'bench-ca', keys: [{ keyBits: 2048, label: 'ca', subject: 'CN=bench token,O=openctl bench' }] }], pin: '1234', soPin: '12345678' });
     const hsmEnv = { SOFTHSM2_CONF: hsm.conf, OPENCTL_PIN: '1234' };
     const tokenSpki = new X509Certificate(hsm.tokens[0]!.keys[0]!.certificate!).publicKey.export({ type: 'spki', format: 'der' });
-    const tokenCa = await x509.X509CertificateGenerator.create(
-      {
-        serialNumber: '0102',
-        subject: 'CN=bench token CA,O=openctl bench,OU=Voice,C=FR',
-        issuer: new x509.X509Certificate(root.der).subjectName,
-        notBefore: new Date(Date.now() - 86_400_000),
-        notAfter: new Date(Date.now() + 365 * 86_400_000),
-        publicKey: tokenSpki,
-        signingKey: root.keys.privateKey as never,
-        signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as never,
-        extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
-      },
-      webcrypto as unknown as X509Crypto,
-    );
+    const tokenCaDer = await issueCaForKey(root, tokenSpki, 'CN=bench token CA,O=openctl bench,OU=Voice,C=FR');
     const tokenCaFile = path.join(dir, 'token-ca.crt');
-    fs.writeFileSync(tokenCaFile, pem('CERTIFICATE', Buffer.from(tokenCa.rawData)));
+    fs.writeFileSync(tokenCaFile, pem('CERTIFICATE', tokenCaDer));
     const spkis = Array.from({ length: args.phones }, () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'der' }));
     const warmup = Math.min(200, args.phones);
 

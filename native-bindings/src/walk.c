@@ -214,7 +214,6 @@ typedef struct {
     int kind; /* KIND_FILE, or -1 for a problem (problem, err set), or -2 at the end */
     int problem, err;
     char *rel; /* malloc'ed, the caller's */
-    const char *name;
 } step_t;
 
 /* The next file or problem, depth first, in the order readdir gives; what is never signed is passed over. */

@@ -245,7 +245,21 @@ async function runJob(options: BatchSignOptions, ctx: JobContext): Promise<Batch
   };
   let native: NativeFileEngine | undefined;
   try {
-    native = openNativeEngine(nativeKey, template, jobs, { source, out, hash, settings, fingerprint, jobId, onChunk, onProblem: fail });
+    if (nativeKey && template) {
+      native = NativeFileEngine.open({
+        key: nativeKey,
+        threads: jobs,
+        srcRoot: source,
+        outRoot: out,
+        hash,
+        timestamp: settings.timestamp,
+        template: template.parts(),
+        fingerprint,
+        jobId,
+        onChunk,
+        onProblem: fail,
+      });
+    }
   } catch (err) {
     events.emit('warning', `the native file engine did not start (${(err as Error).message}): signing through the worker threads`);
   }
@@ -501,37 +515,6 @@ function nativeFileKeyOf(backend: SigningBackend): NativeFileKey | undefined {
   if (!loadFilesAddon()) return undefined;
   if (backend.workerPem !== undefined) return { pem: backend.workerPem };
   return backend.nativeFileKey?.();
-}
-
-function openNativeEngine(
-  key: NativeFileKey | undefined,
-  template: SignedFileTemplate | undefined,
-  threads: number,
-  job: {
-    source: string;
-    out: string;
-    hash: HashAlgorithm;
-    settings: JobSettings;
-    fingerprint: string;
-    jobId: string;
-    onChunk: (chunk: NativeChunk) => void;
-    onProblem: (source: string, problem: string) => void;
-  },
-): NativeFileEngine | undefined {
-  if (!key || !template) return undefined;
-  return NativeFileEngine.open({
-    key,
-    threads,
-    srcRoot: job.source,
-    outRoot: job.out,
-    hash: job.hash,
-    timestamp: job.settings.timestamp,
-    template: template.parts(),
-    fingerprint: job.fingerprint,
-    jobId: job.jobId,
-    onChunk: job.onChunk,
-    onProblem: job.onProblem,
-  });
 }
 
 interface PlannedTask {

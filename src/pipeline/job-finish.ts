@@ -31,6 +31,9 @@ export async function removeTempFiles(dir: string): Promise<number> {
   return removed;
 }
 
+/** The errno of a copy that failed without one (it always carries one; EIO if not). */
+const EIO = 5;
+
 export interface FinishOptions {
   out: string;
   paths: StatePaths;
@@ -62,7 +65,7 @@ export async function finishJob(o: FinishOptions): Promise<{ pruned: number; out
     yield {
       copy: async (fd, prefix) => {
         const done = await copyJournal!(o.paths.journal, fd, prefix).catch((err: Error & { errno?: number }) => {
-          throw errnoError(-(err.errno ?? 0) || 5, 'write', o.paths.manifest);
+          throw errnoError(err.errno ? -err.errno : EIO, 'write', o.paths.manifest);
         });
         outputs += done.outputs;
         return done;

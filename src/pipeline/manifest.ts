@@ -33,7 +33,7 @@ export interface ManifestCopy {
 /**
  * `OUT_DIR/.openctl/manifest.json`: one JSON document, written with one `files` entry per line so that it can
  * be written and read as a stream (100,000 entries never sit in memory at once), and still parses as plain JSON.
- * Entries come as objects, as their JSON (the journal's lines, copied as they are), or as pieces of such lines.
+ * Entries come as objects, as their JSON (the journal's lines, copied as they are), or as a copy made elsewhere.
  * Written to a temp file, flushed, then renamed: a reader never sees half a manifest.
  */
 export async function writeManifest(file: string, header: ManifestHeader, entries: AsyncIterable<ManifestEntry | string | ManifestCopy>): Promise<void> {
@@ -41,38 +41,26 @@ export async function writeManifest(file: string, header: ManifestHeader, entrie
   const handle = await fs.open(tmp, 'wx', 0o644);
   try {
     const head = JSON.stringify(header, null, 1).replace(/\n\}$/, '');
-    const parts: Uint8Array[] = [];
-    let size = 0;
+    const write = (text: string) => writePieces(handle, [Buffer.from(text)]);
     let text = `${head},\n ${FILES_OPEN}`;
     let first = true;
-    const flushText = () => {
-      if (text.length === 0) return;
-      const bytes = Buffer.from(text);
-      parts.push(bytes);
-      size += bytes.length;
-      text = '';
-    };
     for await (const entry of entries) {
       if (typeof entry === 'object' && 'copy' in entry) {
         // What is queued goes first: the copy writes at the file's offset.
-        flushText();
-        await writePieces(handle, parts.splice(0));
-        size = 0;
+        await write(text);
+        text = '';
         const { lines } = await entry.copy(handle.fd, first ? '\n' : ',\n');
         if (lines === 0) continue;
       } else {
         text += `${first ? '\n' : ',\n'}${typeof entry === 'string' ? entry : JSON.stringify(entry)}`;
-        if (text.length > 1 << 16) flushText();
+        if (text.length > 1 << 16) {
+          await write(text);
+          text = '';
+        }
       }
       first = false;
-      if (size > 1 << 20) {
-        await writePieces(handle, parts.splice(0));
-        size = 0;
-      }
     }
-    text += `${first ? '' : '\n'} ]\n}\n`;
-    flushText();
-    await writePieces(handle, parts);
+    await write(`${text}${first ? '' : '\n'} ]\n}\n`);
     await handle.sync();
     await handle.close();
     await fs.rename(tmp, file);

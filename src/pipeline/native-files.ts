@@ -16,8 +16,8 @@ import type { TemplateParts } from './signed-template';
  * header from the job's template, sign (a PEM key through node's own OpenSSL, or C_Sign on PKCS#11 sessions),
  * write the temp file, hash the output, for a chunk of files per call. The committer still flushes and journals,
  * and has each commit group's chunks renamed in one native call (renameChunks); JavaScript sees a chunk as one
- * object, and a file on its own only when it failed. Where the addon is not built (no compiler), the worker threads do the same work in JavaScript and
- * write the same bytes (test/pipeline/native-files.test.ts compares them).
+ * object, and a file on its own only when it failed. Where the addon is not built (no compiler), the worker
+ * threads do the same work in JavaScript and write the same bytes (test/pipeline/native-files.test.ts compares them).
  */
 
 interface RawFilesResult {
@@ -51,8 +51,8 @@ interface RawFilesAddon {
     jsonJob: string;
     jsonToken?: string;
   }): object;
-  /** names: "source\0temp\0" per file; with `temps`, "source\0" per file and the temp names made in C. */
-  signFiles(handle: object, names: string, xml: Uint8Array, temps?: { prefix: string; start: number }): Promise<RawFilesResult>;
+  /** names: "source\0" per file; file i's temp name is made in C from `temps` (as TempNames.at(output, start + i)). */
+  signFiles(handle: object, names: string, xml: Uint8Array, temps: { prefix: string; start: number }): Promise<RawFilesResult>;
   close(handle: object): void;
   renameAll(names: string, count: number): Promise<Int32Array>;
   /** Every signed file of the chunks into place (temp -> SOURCE.sgn); (chunk, file, errno) per failed rename. */
@@ -151,33 +151,22 @@ export interface NativeChunk {
 }
 
 /**
- * A chunk's file names, relative (sources to SOURCE_DIR; outputs `SOURCE.sgn` and temp names to OUT_DIR): from the
- * tasks the walk in JavaScript planned, or from the native walk's "rel\0" string, split only when a name is asked
- * for (a failure, a `file` listener, a flusher that syncs each file).
+ * A chunk's file names, relative (sources to SOURCE_DIR; outputs `SOURCE.sgn` and temp names to OUT_DIR), kept as
+ * the "rel\0" string signFiles was given and split only when a name is asked for (a failure, a `file` listener, a
+ * flusher that syncs each file).
  */
 export class ChunkNames {
   private sources: readonly string[] | undefined;
 
-  private constructor(
+  constructor(
+    private readonly joined: string,
     readonly count: number,
-    private readonly joined: string | undefined,
-    sources: readonly string[] | undefined,
     private readonly temps: TempNames,
     private readonly firstCounter: number,
-  ) {
-    this.sources = sources;
-  }
-
-  static ofTasks(tasks: readonly FileTask[], temps: TempNames, firstCounter: number): ChunkNames {
-    return new ChunkNames(tasks.length, undefined, tasks.map((t) => t.source), temps, firstCounter);
-  }
-
-  static ofJoined(joined: string, count: number, temps: TempNames, firstCounter: number): ChunkNames {
-    return new ChunkNames(count, joined, undefined, temps, firstCounter);
-  }
+  ) {}
 
   source(i: number): string {
-    this.sources ??= (this.joined as string).split('\0', this.count);
+    this.sources ??= this.joined.split('\0', this.count);
     return this.sources[i];
   }
 
@@ -353,19 +342,16 @@ export class NativeFileEngine {
       xml[i] = tasks[i].xml ? 1 : 0;
     }
     parts.push('');
-    await this.submitJoined(parts.join('\0'), tasks.length, xml, tasks);
+    await this.submitJoined(parts.join('\0'), tasks.length, xml);
   }
 
-  /**
-   * A chunk of the native walk as it gave it ("rel\0" per file, claimed): no JavaScript per file. `tasks`, when
-   * the caller has them, spare the split of a failed file's names.
-   */
-  async submitJoined(names: string, count: number, xml: Uint8Array, tasks?: readonly FileTask[]): Promise<void> {
+  /** A chunk of the native walk as it gave it ("rel\0" per file, claimed): no JavaScript per file. */
+  async submitJoined(names: string, count: number, xml: Uint8Array): Promise<void> {
     if (count === 0) return;
     while (this.inFlight >= this.depth && !this.failure) await new Promise<void>((resolve) => this.waiters.push(resolve));
     if (this.failure) throw this.failure;
     const start = this.temps.reserve(count);
-    const chunkNames = tasks ? ChunkNames.ofTasks(tasks, this.temps, start) : ChunkNames.ofJoined(names, count, this.temps, start);
+    const chunkNames = new ChunkNames(names, count, this.temps, start);
     this.inFlight += 1;
     this.raw.signFiles(this.handle, names, xml, { prefix: this.temps.prefix, start }).then(
       (result) => {

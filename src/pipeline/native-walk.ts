@@ -1,7 +1,6 @@
-import { getSystemErrorMap } from 'node:util';
 import { ExitCode, OpenctlError } from '../util/errors';
 import { mustBeXml } from './file-checks';
-import { loadFilesAddon, type NativeFileEngine, type RawWalkChunk } from './native-files';
+import { errnoError, loadFilesAddon, type NativeFileEngine, type RawWalkChunk } from './native-files';
 import type { FileTask } from './protocol';
 import { skipProblem, type SkipKind } from './walk';
 
@@ -102,6 +101,5 @@ export function chunkSizeNear(total: number | undefined, walked: number, chunkSi
   return Math.max(Math.min(8, chunkSize), Math.min(chunkSize, Math.floor((total - walked) / (2 * threads))));
 }
 
-function codeOf(errno: number): string {
-  return getSystemErrorMap().get(-errno)?.[0] ?? `E${errno}`;
-}
+/** The code (EACCES...) of an errno from C. */
+const codeOf = (errno: number): string => errnoError(errno, 'opendir', '').code as string;

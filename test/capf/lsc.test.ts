@@ -14,7 +14,7 @@ import { pemIssuer, TokenIssuer, x509Signing, type IssuingKey } from '../../src/
 import { keyMismatch, PhoneKeyError, readPhoneKey } from '../../src/services/capf/phone-key';
 import { openPkcs11Signer } from '../../src/pkcs11/signer';
 import { createSoftHsm, type SoftHsmFixture } from '../helpers/softhsm';
-import { issue, pem, type Issued } from './pki';
+import { issue, issueCaForKey, pem, type Issued } from './pki';
 
 const run = promisify(execFile);
 type X509Crypto = NonNullable<Parameters<typeof x509.X509CertificateGenerator.create>[1]>;
@@ -147,24 +147,11 @@ describe('capf: the LSC builder', function () {
       hsm = await createSoftHsm({ tokens: [{ label: 'LSC-CA', keys: [{ keyBits: 2048, label: 'issuing', subject: 'CN=token self-signed,O=Example' }] }] });
       hsm.activate();
       const tokenKey = new X509Certificate(hsm.tokens[0]!.keys[0]!.certificate!).publicKey.export({ type: 'spki', format: 'der' });
-      const caCert = await x509.X509CertificateGenerator.create(
-        {
-          serialNumber: '0a0b0c0d',
-          subject: 'CN=Token issuing CA,O=Example Token,OU=Voice,C=DE',
-          issuer: new x509.X509Certificate(root.der).subjectName,
-          notBefore: new Date(Date.now() - 86_400_000),
-          notAfter: new Date(Date.now() + 365 * 86_400_000),
-          publicKey: tokenKey,
-          signingKey: root.keys.privateKey as never,
-          signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as never,
-          extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
-        },
-        webcrypto as unknown as X509Crypto,
-      );
+      const caDer = await issueCaForKey(root, tokenKey, 'CN=Token issuing CA,O=Example Token,OU=Voice,C=DE');
       const caFile = path.join(dir, 'token-ca.crt');
-      fs.writeFileSync(caFile, pem('CERTIFICATE', Buffer.from(caCert.rawData)));
+      fs.writeFileSync(caFile, pem('CERTIFICATE', caDer));
       const open = () => openPkcs11Signer('pkcs11:token=LSC-CA', { modules: [hsm.modulePath], env: { OPENCTL_PIN: hsm.pin } });
-      issuer = await TokenIssuer.create(open, open, Buffer.from(caCert.rawData));
+      issuer = await TokenIssuer.create(open, open, caDer);
       await check(memoised(issuer), caFile);
     });
   });

@@ -99,6 +99,30 @@ export async function issue(options: IssueOptions): Promise<Issued> {
   };
 }
 
+/**
+ * A CA certificate, signed by `issuer`, for a public key whose private half lives elsewhere (a token's key): the
+ * DER. The CAPF tests and bench/capf.ts issue LSCs on a SoftHSM token through it.
+ */
+export async function issueCaForKey(issuer: Issued, spki: Buffer, subject: string): Promise<Buffer> {
+  const serial = randomBytes(12);
+  serial[0] = (serial[0]! & 0x7f) | 0x01;
+  const cert = await x509.X509CertificateGenerator.create(
+    {
+      serialNumber: serial.toString('hex'),
+      subject,
+      issuer: new x509.X509Certificate(issuer.der).subjectName,
+      notBefore: new Date(Date.now() - 24 * 3600 * 1000),
+      notAfter: new Date(Date.now() + 365 * 24 * 3600 * 1000),
+      publicKey: spki as never,
+      signingKey: issuer.keys.privateKey as never,
+      signingAlgorithm: { ...issuer.algorithm, hash: 'SHA-256' } as never,
+      extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+    },
+    crypto,
+  );
+  return Buffer.from(cert.rawData);
+}
+
 export function pem(label: string, der: Buffer): string {
   return `-----BEGIN ${label}-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END ${label}-----\n`;
 }
