@@ -58,12 +58,10 @@ export async function issue(options: IssueOptions): Promise<Issued> {
       : { name: 'ECDSA', namedCurve: options.curve ?? 'P-256' };
   const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const signer = options.issuer;
-  const serial = randomBytes(12);
-  serial[0] = (serial[0]! & 0x7f) | 0x01;
   const signingAlgorithm = signer ? signer.algorithm : algorithm;
   const cert = await x509.X509CertificateGenerator.create(
     {
-      serialNumber: serial.toString('hex'),
+      serialNumber: randomSerial(),
       subject: options.subject,
       issuer: signer ? new x509.X509Certificate(signer.der).subjectName : options.subject,
       notBefore: options.notBefore ?? new Date(Date.now() - 24 * 3600 * 1000),
@@ -104,11 +102,9 @@ export async function issue(options: IssueOptions): Promise<Issued> {
  * DER. The CAPF tests and bench/capf.ts issue LSCs on a SoftHSM token through it.
  */
 export async function issueCaForKey(issuer: Issued, spki: Buffer, subject: string): Promise<Buffer> {
-  const serial = randomBytes(12);
-  serial[0] = (serial[0]! & 0x7f) | 0x01;
   const cert = await x509.X509CertificateGenerator.create(
     {
-      serialNumber: serial.toString('hex'),
+      serialNumber: randomSerial(),
       subject,
       issuer: new x509.X509Certificate(issuer.der).subjectName,
       notBefore: new Date(Date.now() - 24 * 3600 * 1000),
@@ -121,6 +117,13 @@ export async function issueCaForKey(issuer: Issued, spki: Buffer, subject: strin
     crypto,
   );
   return Buffer.from(cert.rawData);
+}
+
+/** 12 random bytes, positive and without a leading zero byte, in hex. */
+function randomSerial(): string {
+  const serial = randomBytes(12);
+  serial[0] = (serial[0]! & 0x7f) | 0x01;
+  return serial.toString('hex');
 }
 
 export function pem(label: string, der: Buffer): string {
