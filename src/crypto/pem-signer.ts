@@ -59,7 +59,7 @@ export function parsePemBundle(text: string, description: string): { key: KeyObj
   for (const match of text.matchAll(PEM_BLOCK)) {
     const label = match[1];
     if (label === 'CERTIFICATE' && !certificate) {
-      certificate = Buffer.from(new X509Certificate(match[0]).raw);
+      certificate = certificateOfBlock(match[0], description);
     } else if (/PRIVATE KEY$/.test(label) && !key) {
       key = privateKeyFromBlock(label, match[0], description);
     }
@@ -67,6 +67,15 @@ export function parsePemBundle(text: string, description: string): { key: KeyObj
   if (!key) throw new OpenctlError(`${description}: no private key (a SIGNER PEM holds the key and the certificate)`);
   if (!certificate) throw new OpenctlError(`${description}: no certificate (a SIGNER PEM holds the key and the certificate)`);
   return { key, certificate };
+}
+
+/** A PEM certificate block's DER; a block OpenSSL cannot read (a flipped bit, a cut) is one line naming the file. */
+function certificateOfBlock(block: string, description: string): Buffer {
+  try {
+    return Buffer.from(new X509Certificate(block).raw);
+  } catch (err) {
+    throw new OpenctlError(`${description}: its certificate cannot be read (${(err as Error).message.replace(/^error:[0-9A-F]+:/, '')})`);
+  }
 }
 
 /** A SIGNER given as a PEM file holding the key (PKCS#8 or PKCS#1) and the certificate. */

@@ -74,4 +74,31 @@ describe('fuzz: mutated certificates inside trust lists never make show, verify,
       assert.ok((outcomes.get('verify:1') ?? 0) + (outcomes.get('verify:2') ?? 0) > PER_FILE / 2, JSON.stringify([...outcomes]));
     });
   }
+
+  it('a flipped bit in the certificate of a SIGNER PEM: batch sign and sign exit 0 or 2 with one line, never 70', async () => {
+    const text = fs.readFileSync(vector('certs', 'ccm-tftp.pem'), 'utf8');
+    const block = /-----BEGIN CERTIFICATE-----\n([\s\S]+?)-----END CERTIFICATE-----/.exec(text);
+    assert.ok(block, 'the vector bundles its certificate');
+    const der = Buffer.from(block[1].replace(/\s/g, ''), 'base64');
+    const src = path.join(dir, 'signer-src');
+    fs.mkdirSync(src, { recursive: true });
+    fs.writeFileSync(path.join(src, 'Ringlist.xml'), '<CiscoIPPhoneRingList/>\n');
+    const signer = path.join(dir, 'mutated-signer.pem');
+    const exits = new Map<number, number>();
+    for (let i = 0; i < 30; i += 1) {
+      const mutated = Buffer.from(der);
+      const bit = (i * 7919 + 13) % (mutated.length * 8);
+      mutated[bit >> 3] ^= 1 << (bit & 7);
+      fs.writeFileSync(signer, text.replace(block[1], `${mutated.toString('base64').replace(/.{64}/g, '$&\n')}\n`));
+      const out = path.join(dir, `signer-out-${i}`);
+      for (const args of [['batch', 'sign', src, '--out', out, '--signer', signer], ['sign', path.join(src, 'Ringlist.xml'), '--signer', signer, '--out-dir', `${out}-one`]]) {
+        fs.mkdirSync(`${out}-one`, { recursive: true });
+        const r = await runCliCaptured(args);
+        assertOneOf(r, [0, 2], `${args[0]} ${args[1]}, bit ${bit}`);
+        exits.set(r.code, (exits.get(r.code) ?? 0) + 1);
+      }
+    }
+    // Some flips land where OpenSSL no longer reads the certificate: those must be the one-line refusals.
+    assert.ok((exits.get(2) ?? 0) > 0, JSON.stringify([...exits]));
+  });
 });
